@@ -1,0 +1,36 @@
+# Two commands do all set-up on a fresh clone:
+#   make run    bootstrap .venv, evaluate the dev stack offline (s3ep synth --stack dev)
+#   make test   bootstrap .venv, run lint and the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck schema docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/s3ep synth --stack dev
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+schema: $(STAMP)
+	$(BIN)/s3ep schema --out schema/s3ep-processor.schema.json
+
+docs: $(STAMP)
+	$(BIN)/python -m s3ep_pulumi.docgen
+
+clean:
+	rm -rf $(VENV) build out .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,520 @@
+"""`S3EventProcessor`: the component that wires every AWS resource of one processor.
+
+It holds no business rules: defaults and cross-field rules live in `config`, documents in
+`iam`, `event_pattern` and `state_machine`, names in `naming`. Read it top to bottom as the data
+path: bucket -> rule -> queue -> dispatcher -> function.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from s3ep_pulumi import iam
+from s3ep_pulumi.archive import build_package
+from s3ep_pulumi.config import S3EventProcessorArgs
+from s3ep_pulumi.event_pattern import INPUT_PATHS, INPUT_TEMPLATE, event_pattern_json
+from s3ep_pulumi.state_machine import DispatcherTargets, definition
+
+TYPE_TOKEN = "s3ep:index:S3EventProcessor"
+BUILD_DIR = Path("build") / "functions"
+
+
+def _json(doc_fn: Any, *outputs: Any) -> pulumi.Output[str]:
+    """Serialise a pure document builder once every Output it needs has resolved."""
+    return pulumi.Output.all(*outputs).apply(lambda values: json.dumps(doc_fn(*values)))
+
+
+class S3EventProcessor(pulumi.ComponentResource):
+    """S3 bucket -> EventBridge rule -> SQS queue (+DLQ) -> Step Functions dispatcher -> Lambda.
+
+    `args` is an `S3EventProcessorArgs` or a plain dict validated into one.
+    """
+
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    queue_url: pulumi.Output[str]
+    queue_arn: pulumi.Output[str]
+    dlq_url: pulumi.Output[str]
+    dlq_arn: pulumi.Output[str]
+    rule_arn: pulumi.Output[str]
+    state_machine_arn: pulumi.Output[str]
+    function_name: pulumi.Output[str]
+    function_arn: pulumi.Output[str]
+    _invoke_arn: pulumi.Output[str]  # what the dispatcher invokes: the function or its alias
+
+    def __init__(
+        self,
+        name: str,
+        args: S3EventProcessorArgs | Mapping[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(TYPE_TOKEN, name, {}, opts)
+        self.args = cfg = (
+            args
+            if isinstance(args, S3EventProcessorArgs)
+            else S3EventProcessorArgs.model_validate(args)
+        )
+        self._name = name
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._names = cfg.names
+        self._tags = {"s3ep:processor": name, **cfg.tags}
+
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._account = account_id.account_id
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._region = region.region
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._partition = partition.partition
+
+        self._bucket()
+        self._queues()
+        self._rule()
+        self._function()
+        self._dispatcher()
+
+        self.register_outputs(
+            {
+                "bucket_name": self.bucket_name,
+                "bucket_arn": self.bucket_arn,
+                "queue_url": self.queue_url,
+                "queue_arn": self.queue_arn,
+                "dlq_url": self.dlq_url,
+                "dlq_arn": self.dlq_arn,
+                "rule_arn": self.rule_arn,
+                "state_machine_arn": self.state_machine_arn,
+                "function_name": self.function_name,
+                "function_arn": self.function_arn,
+            }
+        )
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _arn(self, service: str, resource: str, *, regional: bool = True) -> pulumi.Output[str]:
+        """ARN of a resource known by name before it exists (avoids dependency cycles)."""
+        if regional:
+            return pulumi.Output.concat(
+                "arn:",
+                self._partition,
+                f":{service}:",
+                self._region,
+                ":",
+                self._account,
+                f":{resource}",
+            )
+        return pulumi.Output.concat("arn:", self._partition, f":{service}:::{resource}")
+
+    def _role(
+        self, role: str, name: str, trust: pulumi.Input[str], policy: pulumi.Input[str]
+    ) -> aws.iam.Role:
+        # The role and its single inline policy: nothing else is attached.
+        r = aws.iam.Role(
+            f"{self._name}-{role}-role",
+            name=name,
+            assume_role_policy=trust,
+            tags=self._tags,
+            opts=self._child,
+        )
+        aws.iam.RolePolicy(
+            f"{self._name}-{role}-policy",
+            role=r.id,
+            policy=policy,
+            opts=self._child,
+        )
+        return r
+
+    # --- bucket ---------------------------------------------------------------------------------
+
+    def _bucket(self) -> None:
+        b = self.args.bucket
+        if b.existing_bucket_name is not None:
+            # Referenced, not managed: the component never changes an existing bucket unless asked
+            # to turn on its EventBridge notifications (which replaces its notification config).
+            self.bucket_name = pulumi.Output.from_input(b.existing_bucket_name)
+            self.bucket_arn = self._arn("s3", b.existing_bucket_name, regional=False)
+            if b.enable_eventbridge_notifications:
+                aws.s3.BucketNotification(
+                    f"{self._name}-bucket-notifications",
+                    bucket=b.existing_bucket_name,
+                    eventbridge=True,
+                    opts=self._child,
+                )
+            return
+
+        bucket = aws.s3.Bucket(
+            f"{self._name}-bucket",
+            bucket=self._names.bucket,
+            force_destroy=b.force_destroy,
+            tags=self._tags,
+            opts=self._child,
+        )
+        self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn
+        # Default encryption: SSE-S3, or SSE-KMS with bucket keys to cut KMS requests.
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{self._name}-bucket-encryption",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms" if b.encryption == "SSE_KMS" else "AES256",
+                        kms_master_key_id=b.kms_key_arn,
+                    ),
+                    bucket_key_enabled=b.encryption == "SSE_KMS",
+                )
+            ],
+            opts=self._child,
+        )
+        # No public access, whatever a later policy or ACL says.
+        aws.s3.BucketPublicAccessBlock(
+            f"{self._name}-bucket-public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=self._child,
+        )
+        # Versioning keeps overwritten and deleted objects recoverable.
+        aws.s3.BucketVersioning(
+            f"{self._name}-bucket-versioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled" if b.versioning else "Suspended",
+            ),
+            opts=self._child,
+        )
+        # TLS only.
+        aws.s3.BucketPolicy(
+            f"{self._name}-bucket-policy",
+            bucket=bucket.id,
+            policy=_json(iam.bucket_policy, bucket.arn),
+            opts=self._child,
+        )
+        # Object events go to EventBridge's default bus.
+        aws.s3.BucketNotification(
+            f"{self._name}-bucket-notifications",
+            bucket=bucket.id,
+            eventbridge=True,
+            opts=self._child,
+        )
+
+    # --- queues ---------------------------------------------------------------------------------
+
+    def _queue_encryption(self) -> dict[str, Any]:
+        q = self.args.queue
+        if q.kms_key_arn:
+            return {
+                "kms_master_key_id": q.kms_key_arn,
+                "kms_data_key_reuse_period_seconds": q.kms_data_key_reuse_seconds,
+            }
+        return {"sqs_managed_sse_enabled": True}
+
+    def _queues(self) -> None:
+        q, n = self.args.queue, self._names
+        enc = self._queue_encryption()
+        # Dead letters: kept for the longest retention, so nothing ages out before a human looks.
+        dlq = aws.sqs.Queue(
+            f"{self._name}-dlq",
+            name=n.dlq,
+            message_retention_seconds=q.dlq_retention_seconds,
+            tags=self._tags,
+            opts=self._child,
+            **enc,
+        )
+        # The buffer between EventBridge and the dispatcher.
+        queue = aws.sqs.Queue(
+            f"{self._name}-queue",
+            name=n.queue,
+            visibility_timeout_seconds=self.args.visibility_timeout_seconds,
+            message_retention_seconds=q.message_retention_seconds,
+            max_message_size=q.max_message_size_bytes,
+            receive_wait_time_seconds=self.args.dispatch.receive_wait_seconds,
+            redrive_policy=dlq.arn.apply(
+                lambda arn: json.dumps(
+                    {"deadLetterTargetArn": arn, "maxReceiveCount": q.max_receive_count}
+                )
+            ),
+            tags=self._tags,
+            opts=self._child,
+            **enc,
+        )
+        # Only the main queue may redrive into the DLQ.
+        aws.sqs.RedriveAllowPolicy(
+            f"{self._name}-dlq-redrive-allow",
+            queue_url=dlq.url,
+            redrive_allow_policy=queue.arn.apply(
+                lambda arn: json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [arn]})
+            ),
+            opts=self._child,
+        )
+        aws.sqs.QueuePolicy(
+            f"{self._name}-dlq-policy",
+            queue_url=dlq.url,
+            policy=_json(lambda arn: iam.queue_policy(arn, None), dlq.arn),
+            opts=self._child,
+        )
+        # Events EventBridge could not deliver to the queue (e.g. a KMS key it may not use).
+        rule_dlq = aws.sqs.Queue(
+            f"{self._name}-rule-dlq",
+            name=n.rule_dlq,
+            message_retention_seconds=q.dlq_retention_seconds,
+            tags=self._tags,
+            opts=self._child,
+            **enc,
+        )
+        self._queue, self._dlq, self._rule_dlq = queue, dlq, rule_dlq
+        self.queue_url, self.queue_arn = queue.url, queue.arn
+        self.dlq_url, self.dlq_arn = dlq.url, dlq.arn
+
+    # --- rule -----------------------------------------------------------------------------------
+
+    def _rule(self) -> None:
+        b, n = self.args.bucket, self._names
+        # Matches this bucket's events of the configured types on keys passing the filters.
+        rule = aws.cloudwatch.EventRule(
+            f"{self._name}-rule",
+            name=n.rule,
+            description=f"S3 object events of {self._name} to its queue",
+            event_pattern=self.bucket_name.apply(
+                lambda bucket: event_pattern_json(bucket, b.event_types, b.prefixes, b.suffixes)
+            ),
+            tags=self._tags,
+            opts=self._child,
+        )
+        self.rule_arn = rule.arn
+        # The queue accepts messages from this rule only, over TLS only.
+        queue_policy = aws.sqs.QueuePolicy(
+            f"{self._name}-queue-policy",
+            queue_url=self._queue.url,
+            policy=_json(iam.queue_policy, self._queue.arn, rule.arn),
+            opts=self._child,
+        )
+        aws.sqs.QueuePolicy(
+            f"{self._name}-rule-dlq-policy",
+            queue_url=self._rule_dlq.url,
+            policy=_json(iam.queue_policy, self._rule_dlq.arn, rule.arn),
+            opts=self._child,
+        )
+        # Rule -> queue, with the payload shaped for the function and retries before the rule DLQ.
+        aws.cloudwatch.EventTarget(
+            f"{self._name}-rule-target",
+            rule=rule.name,
+            target_id="queue",
+            arn=self._queue.arn,
+            input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
+                input_paths=INPUT_PATHS,
+                input_template=INPUT_TEMPLATE,
+            ),
+            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
+                maximum_event_age_in_seconds=86_400,
+                maximum_retry_attempts=185,
+            ),
+            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(
+                arn=self._rule_dlq.arn,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[queue_policy]),
+        )
+
+    # --- function -------------------------------------------------------------------------------
+
+    def _function(self) -> None:
+        f, n = self.args.function, self._names
+        if f.existing_function_arn is not None:
+            # Invoked, not managed: its role, logs and concurrency are the owner's.
+            self.function_name = pulumi.Output.from_input(self.args.function_name)
+            self.function_arn = pulumi.Output.from_input(f.existing_function_arn)
+            self._invoke_arn = self.function_arn
+            return
+        assert f.source_dir is not None and f.handler is not None  # enforced by the model
+
+        # Asynchronous invocations that fail land here. The dispatcher invokes synchronously, so
+        # its failures never do: they stay in the main queue and go to its DLQ.
+        function_dlq = aws.sqs.Queue(
+            f"{self._name}-function-dlq",
+            name=n.function_dlq,
+            message_retention_seconds=self.args.queue.dlq_retention_seconds,
+            tags=self._tags,
+            opts=self._child,
+            **self._queue_encryption(),
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{self._name}-function-logs",
+            name=n.function_log_group,
+            retention_in_days=f.log_retention_days,
+            tags=self._tags,
+            opts=self._child,
+        )
+        role = self._role(
+            "function",
+            n.function_role,
+            json.dumps(iam.lambda_assume_role()),
+            _json(
+                lambda lg, bucket, dlq: iam.function_policy(
+                    log_group_arn=lg,
+                    bucket_arn=bucket,
+                    key_prefixes=self.args.bucket.prefixes,
+                    function_dlq_arn=dlq,
+                    bucket_kms_key_arn=self.args.bucket.kms_key_arn,
+                    tracing=f.tracing,
+                    vpc=f.vpc is not None,
+                ),
+                log_group.arn,
+                self.bucket_arn,
+                function_dlq.arn,
+            ),
+        )
+        package = build_package(f.source_dir, BUILD_DIR)
+        function = aws.lambda_.Function(
+            f"{self._name}-function",
+            name=n.function,
+            role=role.arn,
+            runtime=f.runtime,
+            handler=f.handler,
+            code=pulumi.FileArchive(str(package.path)),
+            source_code_hash=package.sha256_b64,
+            memory_size=f.memory_size,
+            timeout=f.timeout,
+            architectures=[f.architecture],
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={"POWERTOOLS_SERVICE_NAME": self._name, **f.environment}
+            ),
+            layers=f.layers or None,
+            reserved_concurrent_executions=(
+                f.reserved_concurrency if f.reserved_concurrency is not None else -1
+            ),
+            dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(
+                target_arn=function_dlq.arn
+            ),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="JSON", log_group=log_group.name
+            ),
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(
+                mode="Active" if f.tracing else "PassThrough"
+            ),
+            vpc_config=(
+                aws.lambda_.FunctionVpcConfigArgs(
+                    subnet_ids=f.vpc.subnet_ids, security_group_ids=f.vpc.security_group_ids
+                )
+                if f.vpc
+                else None
+            ),
+            publish=f.provisioned_concurrency > 0,
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+        )
+        self.function_name = function.name
+        self.function_arn = function.arn
+        if f.provisioned_concurrency > 0:
+            # Provisioned concurrency lives on an alias; the dispatcher invokes the alias.
+            alias = aws.lambda_.Alias(
+                f"{self._name}-function-live",
+                name="live",
+                function_name=function.name,
+                function_version=function.version,
+                opts=self._child,
+            )
+            aws.lambda_.ProvisionedConcurrencyConfig(
+                f"{self._name}-function-provisioned",
+                function_name=function.name,
+                qualifier=alias.name,
+                provisioned_concurrent_executions=f.provisioned_concurrency,
+                opts=self._child,
+            )
+            self._invoke_arn = alias.arn
+        else:
+            self._invoke_arn = function.arn
+
+    # --- dispatcher -----------------------------------------------------------------------------
+
+    def _dispatcher(self) -> None:
+        cfg, d, n = self.args, self.args.dispatch, self._names
+        state_machine_arn = self._arn("states", f"stateMachine:{n.state_machine}")
+        logging = d.log_level != "OFF"
+        log_group = aws.cloudwatch.LogGroup(
+            f"{self._name}-dispatcher-logs",
+            name=n.dispatcher_log_group,
+            retention_in_days=cfg.function.log_retention_days,
+            tags=self._tags,
+            opts=self._child,
+        )
+        role = self._role(
+            "dispatcher",
+            n.dispatcher_role,
+            _json(
+                lambda account, sm: iam.assume_role("states.amazonaws.com", account, sm),
+                self._account,
+                state_machine_arn,
+            ),
+            _json(
+                lambda queue, dlq, fn: iam.dispatcher_policy(
+                    queue_arn=queue,
+                    dlq_arn=dlq,
+                    function_arn=fn,
+                    queue_kms_key_arn=cfg.queue.kms_key_arn,
+                    tracing=d.tracing,
+                    logging=logging,
+                ),
+                self._queue.arn,
+                self._dlq.arn,
+                self.function_arn,
+            ),
+        )
+        machine = aws.sfn.StateMachine(
+            f"{self._name}-dispatcher",
+            name=n.state_machine,
+            type=d.workflow_type,
+            role_arn=role.arn,
+            definition=pulumi.Output.all(self._queue.url, self._dlq.url, self._invoke_arn).apply(
+                lambda v: json.dumps(
+                    definition(
+                        d,
+                        DispatcherTargets(queue_url=v[0], dlq_url=v[1], function_arn=v[2]),
+                        function_timeout=cfg.function.timeout,
+                        invoke_worst_seconds=cfg.invoke_worst_case_seconds(),
+                    ),
+                    indent=2,
+                )
+            ),
+            logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
+                level=d.log_level,
+                include_execution_data=d.include_execution_data,
+                log_destination=log_group.arn.apply(lambda arn: f"{arn}:*"),
+            ),
+            tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=d.tracing),
+            tags=self._tags,
+            opts=self._child,
+        )
+        self.state_machine_arn = machine.arn
+        # The poll trigger: EventBridge Scheduler starts a poller every poll interval.
+        scheduler_role = self._role(
+            "scheduler",
+            n.scheduler_role,
+            _json(
+                lambda account: iam.assume_role("scheduler.amazonaws.com", account),
+                self._account,
+            ),
+            _json(iam.scheduler_policy, machine.arn),
+        )
+        minutes = d.poll_interval_minutes
+        aws.scheduler.Schedule(
+            f"{self._name}-poll",
+            name=n.schedule,
+            schedule_expression=f"rate({minutes} minute{'s' if minutes > 1 else ''})",
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=machine.arn,
+                role_arn=scheduler_role.arn,
+                input=json.dumps({"trigger": "schedule"}),
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                    maximum_event_age_in_seconds=60 * minutes,
+                    maximum_retry_attempts=0,
+                ),
+            ),
+            opts=self._child,
+        )

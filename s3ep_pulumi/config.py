@@ -1,0 +1,600 @@
+"""The configuration model: the single source of defaults and of cross-field rules.
+
+`S3EventProcessorArgs` is what a user writes, in Python or under `s3ep:processor` in a stack's
+YAML. Field names are snake_case; camelCase aliases are accepted too. Every field documents its
+unit and default, and `docs/configuration.md` is generated from these descriptions.
+
+Cross-field rules run after each field is valid and are reported together in one
+`pydantic.ValidationError`, each error located at the field to change.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from s3ep_pulumi import limits
+from s3ep_pulumi.naming import Names
+
+# Seconds the dispatcher itself may spend around one message beyond the function's run time:
+# state transitions, the SQS and Lambda API calls and their latency. Generous on purpose: a
+# visibility timeout that is too short makes a message visible again while it is still being
+# processed, and it is then processed twice.
+DISPATCH_OVERHEAD_SECONDS = 30
+
+KmsArn = Annotated[
+    str,
+    Field(pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_+=.@-]+$"),
+]
+AWS_MANAGED_SQS_KEY = re.compile(r"(^|:)alias/aws/sqs$")
+
+
+class _Section(BaseModel):
+    """Strict base: unknown keys are errors, defaults are validated, camelCase accepted."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        validate_default=True,
+        populate_by_name=True,
+        alias_generator=to_camel,
+        frozen=True,
+    )
+
+
+class BucketConfig(_Section):
+    """The S3 bucket whose object events are processed. Created unless an existing one is named."""
+
+    existing_bucket_name: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        description="Use this existing bucket instead of creating one. Default: create a bucket.",
+    )
+    enable_eventbridge_notifications: bool = Field(
+        False,
+        description=(
+            "Existing bucket only: turn on its EventBridge notifications. A bucket has ONE "
+            "notification configuration; managing it replaces any SNS/SQS/Lambda notifications "
+            "already configured on that bucket. Default false: turn it on yourself."
+        ),
+    )
+    event_types: list[Literal["created", "deleted"]] = Field(
+        default_factory=lambda: ["created"],
+        min_length=1,
+        description=(
+            "S3 events to process. 'created' includes overwrites (an update is a new PUT). "
+            "Default ['created']."
+        ),
+    )
+    prefixes: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Process only keys starting with one of these. Default: every key.",
+    )
+    suffixes: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Process only keys ending with one of these. Default: every key.",
+    )
+    versioning: bool = Field(True, description="New bucket: enable versioning. Default true.")
+    encryption: Literal["SSE_S3", "SSE_KMS"] = Field(
+        "SSE_S3", description="New bucket: default encryption. Default SSE_S3."
+    )
+    kms_key_arn: KmsArn | None = Field(
+        None, description="New bucket with SSE_KMS: customer key. Default: the aws/s3 key."
+    )
+    force_destroy: bool = Field(
+        False, description="New bucket: let `pulumi destroy` delete a non-empty bucket."
+    )
+
+
+_BUCKET_CREATION_FIELDS = ("versioning", "encryption", "kms_key_arn", "force_destroy")
+
+
+class QueueConfig(_Section):
+    """The SQS queue that buffers events, and its dead-letter queue."""
+
+    visibility_timeout_seconds: int | None = Field(
+        None,
+        ge=0,
+        le=limits.SQS_VISIBILITY_TIMEOUT_MAX_SECONDS,
+        description=(
+            "Seconds a received message stays hidden. Default: the dispatcher's worst-case "
+            "in-flight time (see docs/dispatch.md); a value below it is rejected."
+        ),
+    )
+    message_retention_seconds: int = Field(
+        345_600,
+        ge=limits.SQS_RETENTION_MIN_SECONDS,
+        le=limits.SQS_RETENTION_MAX_SECONDS,
+        description="Seconds a message is kept. Default 345600 (4 days).",
+    )
+    max_receive_count: int = Field(
+        5,
+        ge=1,
+        le=limits.SQS_MAX_RECEIVE_COUNT_MAX,
+        description="Receives before a message moves to the DLQ. Default 5.",
+    )
+    dlq_retention_seconds: int = Field(
+        limits.SQS_RETENTION_MAX_SECONDS,
+        ge=limits.SQS_RETENTION_MIN_SECONDS,
+        le=limits.SQS_RETENTION_MAX_SECONDS,
+        description="Seconds a dead letter is kept. Default 1209600 (14 days, the maximum).",
+    )
+    max_message_size_bytes: int = Field(
+        262_144,
+        ge=limits.SQS_MESSAGE_SIZE_MIN_BYTES,
+        le=limits.SQS_MESSAGE_SIZE_MAX_BYTES,
+        description="Largest message accepted, bytes. Default 262144 (256 KiB).",
+    )
+    kms_key_arn: KmsArn | None = Field(
+        None,
+        description=(
+            "Customer KMS key for both queues. Default: SQS-managed encryption (SSE-SQS). The "
+            "AWS-managed key alias/aws/sqs is rejected: EventBridge cannot use it and drops "
+            "deliveries silently."
+        ),
+    )
+    kms_data_key_reuse_seconds: int = Field(
+        300,
+        ge=limits.SQS_KMS_DATA_KEY_REUSE_MIN_SECONDS,
+        le=limits.SQS_KMS_DATA_KEY_REUSE_MAX_SECONDS,
+        description="With kms_key_arn: seconds SQS reuses a data key. Default 300.",
+    )
+
+
+class RetryConfig(_Section):
+    """How the dispatcher retries a failed or throttled invocation before it counts as failed."""
+
+    max_attempts: int = Field(
+        3, ge=0, le=10, description="Retries after the first attempt. Default 3."
+    )
+    interval_seconds: int = Field(
+        1, ge=1, le=300, description="Seconds before the first retry. Default 1."
+    )
+    backoff_rate: float = Field(2.0, ge=1.0, le=10.0, description="Multiplier per retry.")
+    max_delay_seconds: int = Field(
+        30, ge=1, le=3600, description="Cap on one retry's delay, seconds. Default 30."
+    )
+
+    def total_delay_seconds(self) -> float:
+        """Sum of every retry delay, the longest the retries can wait in total."""
+        return sum(
+            min(self.interval_seconds * self.backoff_rate**k, self.max_delay_seconds)
+            for k in range(self.max_attempts)
+        )
+
+
+class DispatchConfig(_Section):
+    """The Step Functions dispatcher that drains the queue into the function, staggered."""
+
+    workflow_type: Literal["STANDARD", "EXPRESS"] = Field(
+        "EXPRESS",
+        description=(
+            "EXPRESS is cheaper at any steady rate (see docs/dispatch.md); STANDARD keeps a "
+            "90-day execution history. Default EXPRESS."
+        ),
+    )
+    max_concurrency: int = Field(
+        10, ge=1, le=1000, description="Most function invocations in flight at once. Default 10."
+    )
+    rate_per_second: float | None = Field(
+        None,
+        gt=0,
+        le=1000,
+        description=(
+            "Most invocation starts per second, spread evenly. Default: no rate limit (only "
+            "max_concurrency applies)."
+        ),
+    )
+    batch_size: int = Field(
+        10,
+        ge=1,
+        le=limits.SQS_RECEIVE_MAX_MESSAGES,
+        description="Messages per SQS receive. Default 10.",
+    )
+    poll_interval_minutes: int = Field(
+        1, ge=1, le=60, description="Minutes between scheduled poller starts. Default 1."
+    )
+    receive_wait_seconds: int = Field(
+        2,
+        ge=0,
+        le=limits.SQS_LONG_POLL_MAX_SECONDS,
+        description="SQS long-poll wait per receive, seconds. Default 2.",
+    )
+    max_execution_seconds: int = Field(
+        240,
+        ge=30,
+        le=3600,
+        description=(
+            "Time budget of one poller execution, seconds; it then hands over to a new "
+            "execution. EXPRESS executions must finish within 300 s. Default 240."
+        ),
+    )
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    log_level: Literal["ALL", "ERROR", "FATAL", "OFF"] = Field(
+        "ERROR", description="Step Functions logging level. Default ERROR."
+    )
+    include_execution_data: bool = Field(
+        False,
+        description="Log state inputs and outputs (object keys appear in logs). Default false.",
+    )
+    tracing: bool = Field(True, description="X-Ray tracing of executions. Default true.")
+
+    def spacing_seconds(self) -> float:
+        """Seconds between two invocation starts; 0 without a rate limit."""
+        return 1.0 / self.rate_per_second if self.rate_per_second else 0.0
+
+
+class VpcConfig(_Section):
+    """Subnets and security groups for a function that must reach private resources."""
+
+    subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]+$")]] = Field(min_length=1)
+    security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]+$")]] = Field(min_length=1)
+
+
+class FunctionConfig(_Section):
+    """The Lambda function that processes one object per invocation."""
+
+    name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Function name. Default '<name_prefix>-processor'.",
+    )
+    source_dir: Path | None = Field(
+        None,
+        description="Folder packaged as the function's code (relative to the project).",
+    )
+    handler: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$",
+        description="'module.function' inside source_dir, e.g. 'app.handler'.",
+    )
+    existing_function_arn: str | None = Field(
+        None,
+        pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?$",
+        description="Invoke this existing function instead of creating one from source_dir.",
+    )
+    runtime: Literal["python3.11", "python3.12", "python3.13"] = Field(
+        "python3.12", description="Lambda runtime. Default python3.12."
+    )
+    memory_size: int = Field(
+        256,
+        ge=limits.LAMBDA_MEMORY_MIN_MB,
+        le=limits.LAMBDA_MEMORY_MAX_MB,
+        description="Memory, MB. Default 256.",
+    )
+    timeout: int = Field(
+        60,
+        ge=1,
+        le=limits.LAMBDA_TIMEOUT_MAX_SECONDS,
+        description="Timeout, seconds (also for an existing function: state it). Default 60.",
+    )
+    architecture: Literal["arm64", "x86_64"] = Field("arm64", description="Default arm64.")
+    environment: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")], str] = Field(
+        default_factory=dict, description="Environment variables (not for secrets)."
+    )
+    layers: list[str] = Field(
+        default_factory=list,
+        max_length=limits.LAMBDA_LAYERS_MAX,
+        description="Layer version ARNs.",
+    )
+    reserved_concurrency: int | None = Field(
+        None, ge=0, description="Reserved concurrency. Default: unreserved."
+    )
+    provisioned_concurrency: int = Field(
+        0, ge=0, description="Provisioned concurrency on the 'live' alias. Default 0 (none)."
+    )
+    scale_on_queue_depth: bool = Field(
+        False, description="Scale provisioned concurrency on the queue's visible messages."
+    )
+    messages_per_instance: int = Field(
+        10, ge=1, description="Scaling target: visible messages per provisioned instance."
+    )
+    min_provisioned_concurrency: int = Field(1, ge=1, description="Scaling floor. Default 1.")
+    max_provisioned_concurrency: int = Field(10, ge=1, description="Scaling ceiling. Default 10.")
+    vpc: VpcConfig | None = Field(None, description="Run the function in these subnets.")
+    log_retention_days: Literal[limits.LOG_RETENTION_DAYS] = Field(  # type: ignore[valid-type]
+        30, description="Function log retention, days. Default 30."
+    )
+    tracing: bool = Field(True, description="X-Ray active tracing. Default true.")
+
+    def handler_module_path(self) -> Path | None:
+        """File that must hold the handler, relative to source_dir ('a.b.fn' -> a/b.py)."""
+        if self.handler is None:
+            return None
+        module = self.handler.rsplit(".", 1)[0]
+        return Path(*module.split(".")).with_suffix(".py")
+
+
+class S3EventProcessorArgs(_Section):
+    """Everything one S3 event processor needs. Only `name_prefix` and the function's code are
+    required; every other option has a production default."""
+
+    name_prefix: str = Field(
+        pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$",
+        max_length=40,
+        description="Prefix of every physical name: lower case letters, digits and '-'.",
+    )
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags on every resource.")
+    bucket: BucketConfig = Field(default_factory=BucketConfig)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
+    dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
+    function: FunctionConfig = Field(default_factory=FunctionConfig)
+
+    # --- derived values: one place each -------------------------------------------------------
+
+    @property
+    def function_name(self) -> str:
+        if self.function.existing_function_arn:
+            return self.function.existing_function_arn.split(":")[6]
+        return self.function.name or f"{self.name_prefix}-processor"
+
+    @property
+    def names(self) -> Names:
+        return Names.derive(self.name_prefix, self.function_name, self.bucket.existing_bucket_name)
+
+    def invoke_worst_case_seconds(self) -> float:
+        """Longest one message's invocation can take: every attempt times out, every retry waits."""
+        attempts = self.dispatch.retry.max_attempts + 1
+        return attempts * self.function.timeout + self.dispatch.retry.total_delay_seconds()
+
+    def in_flight_worst_case_seconds(self) -> int:
+        """Longest a received message can stay in flight before it is deleted, in seconds.
+
+        One receive yields up to `batch_size` messages; the Map runs them `max_concurrency` at a
+        time, so the last one waits for ceil(batch / concurrency) - 1 earlier invocations. With a
+        rate limit, the last start is also staggered (batch - 1) spacings after the first, rounded
+        up to whole seconds (Step Functions waits in whole seconds).
+        """
+        d = self.dispatch
+        waves = math.ceil(d.batch_size / d.max_concurrency)
+        stagger = math.ceil((d.batch_size - 1) * d.spacing_seconds())
+        worst = stagger + waves * self.invoke_worst_case_seconds() + DISPATCH_OVERHEAD_SECONDS
+        return math.ceil(worst)
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        """The queue's visibility timeout: the configured one, or the worst case."""
+        configured = self.queue.visibility_timeout_seconds
+        return configured if configured is not None else self.in_flight_worst_case_seconds()
+
+    # --- cross-field rules --------------------------------------------------------------------
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> S3EventProcessorArgs:
+        problems = list(_cross_field_problems(self))
+        if problems:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("cross_field", message), loc=loc, input=value
+                    )
+                    for loc, message, value in problems
+                ],
+            )
+        return self
+
+
+Problem = tuple[tuple[str | int, ...], str, Any]
+
+
+def _cross_field_problems(args: S3EventProcessorArgs) -> list[Problem]:
+    """Every rule that involves more than one field; each problem names the field to change."""
+    return [
+        *_bucket_problems(args.bucket),
+        *_queue_problems(args),
+        *_dispatch_problems(args.dispatch),
+        *_function_problems(args),
+        *_name_problems(args),
+    ]
+
+
+def _bucket_problems(bucket: BucketConfig) -> list[Problem]:
+    out: list[Problem] = []
+    if bucket.existing_bucket_name is not None:
+        for field in _BUCKET_CREATION_FIELDS:
+            if field in bucket.model_fields_set:
+                out.append(
+                    (
+                        ("bucket", field),
+                        f"'{field}' applies only to a bucket the component creates; remove it or "
+                        "remove 'existing_bucket_name'",
+                        getattr(bucket, field),
+                    )
+                )
+    elif "enable_eventbridge_notifications" in bucket.model_fields_set:
+        out.append(
+            (
+                ("bucket", "enable_eventbridge_notifications"),
+                "applies only to an existing bucket (a new bucket always has EventBridge "
+                "notifications on); remove it",
+                bucket.enable_eventbridge_notifications,
+            )
+        )
+    if bucket.kms_key_arn is not None and bucket.encryption != "SSE_KMS":
+        out.append(
+            (
+                ("bucket", "kms_key_arn"),
+                "a KMS key needs encryption 'SSE_KMS'; set bucket.encryption to SSE_KMS",
+                bucket.kms_key_arn,
+            )
+        )
+    return out
+
+
+def _queue_problems(args: S3EventProcessorArgs) -> list[Problem]:
+    out: list[Problem] = []
+    q = args.queue
+    if q.kms_key_arn is not None and AWS_MANAGED_SQS_KEY.search(q.kms_key_arn):
+        out.append(
+            (
+                ("queue", "kms_key_arn"),
+                "the AWS-managed key alias/aws/sqs cannot be used by EventBridge, which then "
+                "drops every delivery silently; use a customer managed key or omit kms_key_arn "
+                "for SQS-managed encryption",
+                q.kms_key_arn,
+            )
+        )
+    worst = args.in_flight_worst_case_seconds()
+    if q.visibility_timeout_seconds is not None and q.visibility_timeout_seconds < worst:
+        out.append(
+            (
+                ("queue", "visibility_timeout_seconds"),
+                f"must be at least {worst} s, the longest a received message can stay in flight "
+                "(batch, stagger, function timeout and retries; see docs/dispatch.md); raise it "
+                "or omit it to use that value",
+                q.visibility_timeout_seconds,
+            )
+        )
+    if worst > limits.SQS_VISIBILITY_TIMEOUT_MAX_SECONDS:
+        out.append(
+            (
+                ("function", "timeout"),
+                f"the dispatcher's worst-case in-flight time is {worst} s, over SQS's maximum "
+                f"visibility timeout of {limits.SQS_VISIBILITY_TIMEOUT_MAX_SECONDS} s; lower the "
+                "timeout, dispatch.retry.max_attempts or dispatch.batch_size",
+                args.function.timeout,
+            )
+        )
+    return out
+
+
+def _dispatch_problems(d: DispatchConfig) -> list[Problem]:
+    out: list[Problem] = []
+    if (
+        d.workflow_type == "EXPRESS"
+        and d.max_execution_seconds >= limits.EXPRESS_DURATION_MAX_SECONDS
+    ):
+        out.append(
+            (
+                ("dispatch", "max_execution_seconds"),
+                f"an EXPRESS execution must end within {limits.EXPRESS_DURATION_MAX_SECONDS} s; "
+                "set at most 270 (leave time for the last batch) or use STANDARD",
+                d.max_execution_seconds,
+            )
+        )
+    return out
+
+
+def _function_problems(args: S3EventProcessorArgs) -> list[Problem]:
+    f = args.function
+    out: list[Problem] = []
+    if f.existing_function_arn is not None:
+        for field in ("source_dir", "handler", "name"):
+            if getattr(f, field) is not None:
+                out.append(
+                    (
+                        ("function", field),
+                        f"'{field}' applies only to a function the component creates; remove it "
+                        "or remove 'existing_function_arn'",
+                        str(getattr(f, field)),
+                    )
+                )
+    else:
+        if f.source_dir is None:
+            out.append(
+                (
+                    ("function", "source_dir"),
+                    "set the folder holding the function's code, or set existing_function_arn",
+                    None,
+                )
+            )
+        elif not f.source_dir.is_dir():
+            out.append(
+                (
+                    ("function", "source_dir"),
+                    f"folder '{f.source_dir}' does not exist (relative paths start at the "
+                    f"project folder, {Path.cwd()}); fix the path",
+                    str(f.source_dir),
+                )
+            )
+        if f.handler is None:
+            out.append((("function", "handler"), "set 'module.function', e.g. 'app.handler'", None))
+        elif f.source_dir is not None and f.source_dir.is_dir():
+            module = f.handler_module_path()
+            assert module is not None
+            if not (f.source_dir / module).is_file():
+                out.append(
+                    (
+                        ("function", "handler"),
+                        f"module file '{module}' is not in source_dir '{f.source_dir}'; fix the "
+                        "handler or the folder",
+                        f.handler,
+                    )
+                )
+    if f.reserved_concurrency is not None:
+        if f.provisioned_concurrency > f.reserved_concurrency:
+            out.append(
+                (
+                    ("function", "provisioned_concurrency"),
+                    f"must not exceed reserved_concurrency ({f.reserved_concurrency}); lower it "
+                    "or raise reserved_concurrency",
+                    f.provisioned_concurrency,
+                )
+            )
+        if f.scale_on_queue_depth and f.max_provisioned_concurrency > f.reserved_concurrency:
+            out.append(
+                (
+                    ("function", "max_provisioned_concurrency"),
+                    f"must not exceed reserved_concurrency ({f.reserved_concurrency}); lower it "
+                    "or raise reserved_concurrency",
+                    f.max_provisioned_concurrency,
+                )
+            )
+        if f.reserved_concurrency < args.dispatch.max_concurrency:
+            out.append(
+                (
+                    ("function", "reserved_concurrency"),
+                    f"is below dispatch.max_concurrency ({args.dispatch.max_concurrency}), so "
+                    "the dispatcher would be throttled; raise it or lower max_concurrency",
+                    f.reserved_concurrency,
+                )
+            )
+    if f.scale_on_queue_depth and f.min_provisioned_concurrency > f.max_provisioned_concurrency:
+        out.append(
+            (
+                ("function", "min_provisioned_concurrency"),
+                f"must not exceed max_provisioned_concurrency ({f.max_provisioned_concurrency})",
+                f.min_provisioned_concurrency,
+            )
+        )
+    if f.scale_on_queue_depth and f.existing_function_arn is not None:
+        out.append(
+            (
+                ("function", "scale_on_queue_depth"),
+                "needs a function the component creates (it publishes versions and an alias); "
+                "remove it or use source_dir",
+                True,
+            )
+        )
+    return out
+
+
+def _name_problems(args: S3EventProcessorArgs) -> list[Problem]:
+    out: list[Problem] = []
+    for field, name, limit in args.names.too_long():
+        where: tuple[str, ...] = ("name_prefix",)
+        if field == "function" and args.function.name:
+            where = ("function", "name")
+        elif field == "bucket" and args.bucket.existing_bucket_name:
+            continue
+        out.append(
+            (
+                where,
+                f"the {field.replace('_', ' ')} name '{name}' is {len(name)} characters, over "
+                f"the limit of {limit}; shorten it by {len(name) - limit}",
+                name if where != ("name_prefix",) else args.name_prefix,
+            )
+        )
+    return out

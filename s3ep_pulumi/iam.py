@@ -1,0 +1,165 @@
+"""IAM and resource policy documents, as pure functions of ARNs.
+
+Every statement names exact actions on exact resources. The few places where AWS accepts only
+`*` as the resource are collected in `WILDCARD_RESOURCE_EXCEPTIONS`, each with its reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Doc = dict[str, Any]
+
+# Actions that AWS authorises only on Resource "*", and why we grant them.
+WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
+    "xray:PutTraceSegments": "X-Ray has no resource-level permissions; needed for tracing.",
+    "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions; needed for tracing.",
+    "xray:GetSamplingRules": "X-Ray has no resource-level permissions; needed for tracing.",
+    "xray:GetSamplingTargets": "X-Ray has no resource-level permissions; needed for tracing.",
+    "logs:CreateLogDelivery": "Step Functions log delivery (vended logs) requires '*'.",
+    "logs:GetLogDelivery": "Step Functions log delivery (vended logs) requires '*'.",
+    "logs:UpdateLogDelivery": "Step Functions log delivery (vended logs) requires '*'.",
+    "logs:DeleteLogDelivery": "Step Functions log delivery (vended logs) requires '*'.",
+    "logs:ListLogDeliveries": "Step Functions log delivery (vended logs) requires '*'.",
+    "logs:PutResourcePolicy": "Step Functions log delivery (vended logs) requires '*'.",
+    "logs:DescribeResourcePolicies": "Step Functions log delivery (vended logs) requires '*'.",
+    "logs:DescribeLogGroups": "Step Functions log delivery (vended logs) requires '*'.",
+    "ec2:CreateNetworkInterface": "Lambda in a VPC: ENI actions have no resource scoping.",
+    "ec2:DescribeNetworkInterfaces": "Lambda in a VPC: ENI actions have no resource scoping.",
+    "ec2:DeleteNetworkInterface": "Lambda in a VPC: ENI actions have no resource scoping.",
+    "ec2:AssignPrivateIpAddresses": "Lambda in a VPC: ENI actions have no resource scoping.",
+    "ec2:UnassignPrivateIpAddresses": "Lambda in a VPC: ENI actions have no resource scoping.",
+}
+XRAY_ACTIONS = [a for a in WILDCARD_RESOURCE_EXCEPTIONS if a.startswith("xray:")]
+LOG_DELIVERY_ACTIONS = [a for a in WILDCARD_RESOURCE_EXCEPTIONS if a.startswith("logs:")]
+VPC_ACTIONS = [a for a in WILDCARD_RESOURCE_EXCEPTIONS if a.startswith("ec2:")]
+
+
+def _doc(*statements: Doc) -> Doc:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def _allow(sid: str, actions: list[str], resources: list[str], **extra: Any) -> Doc:
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources, **extra}
+
+
+def assume_role(service: str, account_id: str, source_arn: str | None = None) -> Doc:
+    """Trust policy for one service principal, scoped to this account (and resource)."""
+    condition: Doc = {"StringEquals": {"aws:SourceAccount": account_id}}
+    if source_arn is not None:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    return _doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole",
+            "Condition": condition,
+        }
+    )
+
+
+def lambda_assume_role() -> Doc:
+    """Lambda's trust policy. Lambda does not send aws:SourceArn when assuming an execution role,
+    so the role is protected by who may pass it, not by a condition."""
+    return _doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    )
+
+
+def deny_insecure_transport(resource_arns: list[str], action: str) -> Doc:
+    """Statement denying any request made without TLS."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": action,
+        "Resource": resource_arns,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def bucket_policy(bucket_arn: str) -> Doc:
+    return _doc(deny_insecure_transport([bucket_arn, f"{bucket_arn}/*"], "s3:*"))
+
+
+def queue_policy(queue_arn: str, rule_arn: str | None) -> Doc:
+    """TLS only; with `rule_arn`, EventBridge may send, for this rule only."""
+    statements = [deny_insecure_transport([queue_arn], "sqs:*")]
+    if rule_arn is not None:
+        statements.append(
+            {
+                "Sid": "AllowThisRuleToSend",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+            }
+        )
+    return _doc(*statements)
+
+
+def function_policy(
+    *,
+    log_group_arn: str,
+    bucket_arn: str,
+    key_prefixes: list[str],
+    function_dlq_arn: str,
+    bucket_kms_key_arn: str | None,
+    tracing: bool,
+    vpc: bool,
+) -> Doc:
+    """The function may write its own logs, read objects under the filtered prefixes of this
+    bucket only, and send failed asynchronous events to its own DLQ."""
+    objects = [f"{bucket_arn}/{p}*" for p in key_prefixes] or [f"{bucket_arn}/*"]
+    statements = [
+        _allow("OwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
+        _allow("ReadSourceObjects", ["s3:GetObject", "s3:GetObjectVersion"], objects),
+        _allow("AsyncFailuresToOwnDlq", ["sqs:SendMessage"], [function_dlq_arn]),
+    ]
+    if bucket_kms_key_arn:
+        statements.append(_allow("DecryptSourceObjects", ["kms:Decrypt"], [bucket_kms_key_arn]))
+    if tracing:
+        statements.append(_allow("Tracing", XRAY_ACTIONS[:2], ["*"]))
+    if vpc:
+        statements.append(_allow("VpcNetworkInterfaces", VPC_ACTIONS, ["*"]))
+    return _doc(*statements)
+
+
+def dispatcher_policy(
+    *,
+    queue_arn: str,
+    dlq_arn: str,
+    function_arn: str,
+    queue_kms_key_arn: str | None,
+    tracing: bool,
+    logging: bool,
+) -> Doc:
+    """The dispatcher may receive from and delete on its queue, park malformed messages in the
+    DLQ, and invoke its function (any version or alias of it)."""
+    statements = [
+        _allow(
+            "DrainQueue",
+            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"],
+            [queue_arn],
+        ),
+        _allow("ParkMalformedMessages", ["sqs:SendMessage"], [dlq_arn]),
+        _allow("InvokeFunction", ["lambda:InvokeFunction"], [function_arn, f"{function_arn}:*"]),
+    ]
+    if queue_kms_key_arn:
+        statements.append(
+            _allow("QueueKey", ["kms:Decrypt", "kms:GenerateDataKey"], [queue_kms_key_arn])
+        )
+    if tracing:
+        statements.append(_allow("Tracing", XRAY_ACTIONS, ["*"]))
+    if logging:
+        statements.append(_allow("LogDelivery", LOG_DELIVERY_ACTIONS, ["*"]))
+    return _doc(*statements)
+
+
+def scheduler_policy(state_machine_arn: str) -> Doc:
+    return _doc(_allow("StartPoller", ["states:StartExecution"], [state_machine_arn]))

@@ -1,0 +1,80 @@
+"""AWS service limits the component designs around, one named constant each.
+
+Every value cites the AWS page that states it, so a reviewer can check a number without guessing.
+"""
+
+from typing import Final
+
+# --- Names -------------------------------------------------------------------------------------
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html
+SQS_QUEUE_NAME_MAX: Final = 80
+# https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html (FunctionName, name only)
+LAMBDA_FUNCTION_NAME_MAX: Final = 64
+# https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html
+STATE_MACHINE_NAME_MAX: Final = 80
+# https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+IAM_ROLE_NAME_MAX: Final = 64
+# https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html
+EVENT_RULE_NAME_MAX: Final = 64
+# https://docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateSchedule.html
+SCHEDULE_NAME_MAX: Final = 64
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+S3_BUCKET_NAME_MAX: Final = 63
+# https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+EXECUTION_NAME_MAX: Final = 80
+
+# --- SQS ---------------------------------------------------------------------------------------
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html
+SQS_VISIBILITY_TIMEOUT_MAX_SECONDS: Final = 43_200  # 12 hours
+SQS_RETENTION_MIN_SECONDS: Final = 60
+SQS_RETENTION_MAX_SECONDS: Final = 1_209_600  # 14 days
+SQS_MESSAGE_SIZE_MIN_BYTES: Final = 1_024
+SQS_MESSAGE_SIZE_MAX_BYTES: Final = 1_048_576  # 1 MiB since August 2025
+SQS_RECEIVE_MAX_MESSAGES: Final = 10
+SQS_LONG_POLL_MAX_SECONDS: Final = 20
+SQS_KMS_DATA_KEY_REUSE_MIN_SECONDS: Final = 60
+SQS_KMS_DATA_KEY_REUSE_MAX_SECONDS: Final = 86_400
+SQS_MAX_RECEIVE_COUNT_MAX: Final = 1_000
+
+# --- Lambda ------------------------------------------------------------------------------------
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+LAMBDA_TIMEOUT_MAX_SECONDS: Final = 900
+LAMBDA_MEMORY_MIN_MB: Final = 128
+LAMBDA_MEMORY_MAX_MB: Final = 10_240
+LAMBDA_LAYERS_MAX: Final = 5
+LAMBDA_ENV_MAX_BYTES: Final = 4_096
+
+# --- Step Functions ----------------------------------------------------------------------------
+# https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
+STANDARD_HISTORY_EVENTS_MAX: Final = 25_000
+EXPRESS_DURATION_MAX_SECONDS: Final = 300
+STATE_PAYLOAD_MAX_BYTES: Final = 262_144  # 256 KiB
+# https://docs.aws.amazon.com/step-functions/latest/dg/state-wait.html: integer seconds only.
+WAIT_RESOLUTION_SECONDS: Final = 1
+
+# --- CloudWatch Logs ---------------------------------------------------------------------------
+# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
+LOG_RETENTION_DAYS: Final = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)

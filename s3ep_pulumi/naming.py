@@ -1,0 +1,78 @@
+"""Physical names of every AWS resource the component creates: the one place they are derived.
+
+The config model validates these against the limits in `limits`, so a name that would be
+rejected by AWS at deploy time is rejected at `pulumi preview` (or `s3ep synth`) instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from s3ep_pulumi import limits
+
+
+@dataclass(frozen=True)
+class Names:
+    """Physical names for one processor."""
+
+    queue: str
+    dlq: str
+    function: str
+    function_dlq: str
+    function_role: str
+    state_machine: str
+    dispatcher_role: str
+    schedule: str
+    scheduler_role: str
+    rule: str
+    rule_dlq: str
+    function_log_group: str
+    dispatcher_log_group: str
+    bucket: str
+
+    @classmethod
+    def derive(cls, prefix: str, function_name: str, bucket_name: str | None = None) -> Names:
+        """Names for `prefix`; `function_name` is the function's own name (it may differ)."""
+        state_machine = f"{prefix}-dispatcher"
+        return cls(
+            queue=f"{prefix}-queue",
+            dlq=f"{prefix}-dlq",
+            function=function_name,
+            function_dlq=f"{prefix}-function-dlq",
+            function_role=f"{prefix}-function-role",
+            state_machine=state_machine,
+            dispatcher_role=f"{prefix}-dispatcher-role",
+            schedule=f"{prefix}-poll",
+            scheduler_role=f"{prefix}-scheduler-role",
+            rule=f"{prefix}-s3-events",
+            rule_dlq=f"{prefix}-rule-dlq",
+            function_log_group=f"/aws/lambda/{function_name}",
+            dispatcher_log_group=f"/aws/vendedlogs/states/{state_machine}",
+            bucket=bucket_name or f"{prefix}-bucket",
+        )
+
+    def too_long(self) -> list[tuple[str, str, int]]:
+        """(field, name, limit) for every name over its service's length limit."""
+        out = []
+        for f in fields(self):
+            limit = NAME_LIMITS.get(f.name)
+            value = getattr(self, f.name)
+            if limit is not None and len(value) > limit:
+                out.append((f.name, value, limit))
+        return out
+
+
+NAME_LIMITS: dict[str, int] = {
+    "queue": limits.SQS_QUEUE_NAME_MAX,
+    "dlq": limits.SQS_QUEUE_NAME_MAX,
+    "function_dlq": limits.SQS_QUEUE_NAME_MAX,
+    "rule_dlq": limits.SQS_QUEUE_NAME_MAX,
+    "function": limits.LAMBDA_FUNCTION_NAME_MAX,
+    "state_machine": limits.STATE_MACHINE_NAME_MAX,
+    "function_role": limits.IAM_ROLE_NAME_MAX,
+    "dispatcher_role": limits.IAM_ROLE_NAME_MAX,
+    "scheduler_role": limits.IAM_ROLE_NAME_MAX,
+    "schedule": limits.SCHEDULE_NAME_MAX,
+    "rule": limits.EVENT_RULE_NAME_MAX,
+    "bucket": limits.S3_BUCKET_NAME_MAX,
+}
