@@ -80,7 +80,8 @@ def pipeline_mermaid(capture: Capture) -> str:
                 f'  EB -->|input transformer| Q["SQS queue<br/>{physical(queue, "-queue")}"]',
                 f'  EB -.->|undeliverable| RDLQ["rule DLQ<br/>{physical(queue, "-rule-dlq")}"]',
                 f'  Q -.->|maxReceiveCount| DLQ["DLQ<br/>{physical(queue, "-dlq")}"]',
-                f'  SCH["Scheduler<br/>{physical("aws:scheduler/schedule:Schedule")}"] -->|starts| SF',
+                f'  SCH["Scheduler<br/>{physical("aws:scheduler/schedule:Schedule")}"]'
+                " -->|starts| SF",
                 f'  Q -->|receive / delete| SF["Step Functions dispatcher<br/>'
                 f'{physical("aws:sfn/stateMachine:StateMachine")}"]',
                 f'  SF -->|staggered invoke| L["Lambda<br/>'

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -24,7 +24,7 @@ tracer = Tracer()
 metrics = Metrics(namespace="s3ep")
 
 CREATED, DELETED = "Object Created", "Object Deleted"
-CHUNK = 1024 * 1024
+CHUNK = 1024 * 1024  # hash in 1 MiB chunks: large objects never sit in memory whole
 
 
 @functools.cache
@@ -38,8 +38,8 @@ class S3Details:
     bucket: str
     key: str
     event_type: str
-    event_time: str = ""
-    object: dict[str, Any] = field(default_factory=dict)
+    event_time: str
+    object: dict[str, Any]
 
     @classmethod
     def from_event(cls, event: Any) -> S3Details:
@@ -47,19 +47,17 @@ class S3Details:
         if not isinstance(details, dict):
             raise ValueError("invalid event: 's3_details' is missing or not an object")
         for name in ("bucket", "key"):
-            value = details.get(name)
-            if not isinstance(value, str) or not value:
+            if not isinstance(details.get(name), str) or not details[name]:
                 raise ValueError(f"invalid event: 's3_details.{name}' must be a non-empty string")
         if details.get("event_type") not in (CREATED, DELETED):
             raise ValueError(
                 f"invalid event: 's3_details.event_type' must be {CREATED!r} or {DELETED!r}, "
                 f"got {details.get('event_type')!r}"
             )
-        obj = details.get("object") or {}
-        if not isinstance(obj, dict):
+        if not isinstance(obj := details.get("object") or {}, dict):
             raise ValueError("invalid event: 's3_details.object' must be an object")
-        return cls(details["bucket"], details["key"], details["event_type"],
-                   str(details.get("event_time") or ""), obj)
+        event_time = str(details.get("event_time") or "")
+        return cls(details["bucket"], details["key"], details["event_type"], event_time, obj)
 
 
 @tracer.capture_method
@@ -76,18 +74,18 @@ def digest_object(details: S3Details) -> tuple[int, str]:
     return size, sha.hexdigest()
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)  # no keys leak between warm invocations
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         details = S3Details.from_event(event)
         logger.append_keys(bucket=details.bucket, key=details.key, event_type=details.event_type)
+        result: dict[str, Any] = {"statusCode": 200, "bucket": details.bucket, "key": details.key}
         if details.event_type == DELETED:
             logger.info("object deleted; nothing to read")
             metrics.add_metric(name="ObjectsDeleted", unit=MetricUnit.Count, value=1)
-            return {"statusCode": 200, "bucket": details.bucket, "key": details.key,
-                    "deleted": True}
+            return {**result, "deleted": True}
         size, sha256 = digest_object(details)
     except Exception:
         metrics.add_metric(name="ProcessingFailures", unit=MetricUnit.Count, value=1)
@@ -95,5 +93,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.info("object processed", extra={"size": size, "sha256": sha256})
     metrics.add_metric(name="ObjectsProcessed", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="BytesProcessed", unit=MetricUnit.Bytes, value=size)
-    return {"statusCode": 200, "bucket": details.bucket, "key": details.key,
-            "size": size, "sha256": sha256}
+    return {**result, "size": size, "sha256": sha256}

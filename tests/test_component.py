@@ -1,0 +1,347 @@
+"""The component's wiring, edge by edge, as the engine would receive it (camelCase inputs)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import MINIMAL, config, evaluate
+
+from s3ep_pulumi.capture import ACCOUNT_ID, REGION, Capture
+
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:img-queue"
+DLQ_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:img-dlq"
+QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/img-queue"
+DLQ_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/img-dlq"
+RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/img-s3-events"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:img-processor"
+MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:img-dispatcher"
+
+
+def statements(doc: dict) -> list[dict]:
+    return doc["Statement"]
+
+
+def allowed(doc: dict) -> dict[str, list[str]]:
+    """action -> resources, over every Allow statement."""
+    out: dict[str, list[str]] = {}
+    for s in statements(doc):
+        if s["Effect"] == "Allow":
+            for action in s["Action"]:
+                out.setdefault(action, []).extend(s["Resource"])
+    return out
+
+
+def test_every_child_is_parented_to_the_component_and_typed(minimal: Capture) -> None:
+    component = minimal.one("s3ep:index:S3EventProcessor")
+    assert component.name == "images"
+    assert len(minimal.resources) == 28
+    assert all(r.name.startswith("images-") for r in minimal.resources if r is not component)
+
+
+def test_rule_matches_this_bucket_and_targets_the_queue(minimal: Capture) -> None:
+    rule = minimal.one("aws:cloudwatch/eventRule:EventRule")
+    assert rule.inputs["name"] == "img-s3-events"
+    assert rule.prop("eventPattern") == {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": ["img-bucket"]}},
+    }
+    target = minimal.one("aws:cloudwatch/eventTarget:EventTarget")
+    assert target.inputs["rule"] == "img-s3-events"
+    assert target.inputs["arn"] == QUEUE_ARN
+    assert target.inputs["deadLetterConfig"] == {
+        "arn": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:img-rule-dlq"
+    }
+    assert target.inputs["retryPolicy"] == {
+        "maximumEventAgeInSeconds": 86400,
+        "maximumRetryAttempts": 185,
+    }
+    assert set(target.inputs["inputTransformer"]["inputPaths"]) == {
+        "bucket",
+        "key",
+        "object",
+        "event_type",
+        "event_time",
+    }
+
+
+def test_queue_policy_lets_only_this_rule_send_and_only_over_tls(minimal: Capture) -> None:
+    policy = minimal.one("aws:sqs/queuePolicy:QueuePolicy", "images-queue-policy")
+    assert policy.inputs["queueUrl"] == QUEUE_URL
+    deny, allow = statements(policy.prop("policy"))
+    assert deny == {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "sqs:*",
+        "Resource": [QUEUE_ARN],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    assert allow == {
+        "Sid": "AllowThisRuleToSend",
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": QUEUE_ARN,
+        "Condition": {"ArnEquals": {"aws:SourceArn": RULE_ARN}},
+    }
+
+
+def test_redrive_points_to_the_dlq_with_the_configured_count() -> None:
+    capture = evaluate(config(queue={"max_receive_count": 7}))
+    queue = capture.one("aws:sqs/queue:Queue", "images-queue")
+    assert queue.prop("redrivePolicy") == {"deadLetterTargetArn": DLQ_ARN, "maxReceiveCount": 7}
+    allow = capture.one("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy")
+    assert allow.inputs["queueUrl"] == DLQ_URL
+    assert allow.prop("redriveAllowPolicy") == {
+        "redrivePermission": "byQueue",
+        "sourceQueueArns": [QUEUE_ARN],
+    }
+
+
+def test_queues_use_sqs_managed_encryption_by_default(minimal: Capture) -> None:
+    for queue in minimal.of_type("aws:sqs/queue:Queue"):
+        assert queue.inputs["sqsManagedSseEnabled"] is True, queue.name
+        assert "kmsMasterKeyId" not in queue.inputs, queue.name
+
+
+def test_queue_visibility_timeout_is_the_dispatchers_worst_case(minimal: Capture) -> None:
+    # 4 attempts x 60 s + retries 1+2+4 s + 30 s overhead, one wave of 10 messages
+    queue = minimal.one("aws:sqs/queue:Queue", "images-queue")
+    assert queue.inputs["visibilityTimeoutSeconds"] == 277
+
+
+def test_dispatcher_role_may_invoke_only_this_function_and_touch_only_this_queue(
+    minimal: Capture,
+) -> None:
+    policy = minimal.one("aws:iam/rolePolicy:RolePolicy", "images-dispatcher-policy")
+    assert policy.inputs["role"] == "img-dispatcher-role"
+    grants = allowed(policy.prop("policy"))
+    assert grants["lambda:InvokeFunction"] == [FUNCTION_ARN, f"{FUNCTION_ARN}:*"]
+    assert grants["sqs:ReceiveMessage"] == [QUEUE_ARN]
+    assert grants["sqs:DeleteMessage"] == [QUEUE_ARN]
+    assert grants["sqs:SendMessage"] == [DLQ_ARN]
+    non_wildcard = {a for a, res in grants.items() if res != ["*"]}
+    assert non_wildcard == {
+        "lambda:InvokeFunction",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:SendMessage",
+    }
+    wildcard = {a for a, res in grants.items() if res == ["*"]}
+    assert all(a.startswith(("xray:", "logs:")) for a in wildcard)
+
+
+def test_dispatcher_trust_is_scoped_to_this_account_and_state_machine(minimal: Capture) -> None:
+    role = minimal.one("aws:iam/role:Role", "images-dispatcher-role")
+    (trust,) = statements(role.prop("assumeRolePolicy"))
+    assert trust["Principal"] == {"Service": "states.amazonaws.com"}
+    assert trust["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
+        "ArnLike": {"aws:SourceArn": MACHINE_ARN},
+    }
+
+
+def test_state_machine_uses_its_role_and_targets_this_queue_and_function(
+    minimal: Capture,
+) -> None:
+    machine = minimal.one("aws:sfn/stateMachine:StateMachine")
+    assert machine.inputs["name"] == "img-dispatcher"
+    assert machine.inputs["type"] == "EXPRESS"
+    assert machine.inputs["roleArn"] == f"arn:aws:iam::{ACCOUNT_ID}:role/img-dispatcher-role"
+    states = machine.prop("definition")["States"]
+    assert states["Receive"]["Parameters"]["QueueUrl"] == QUEUE_URL
+    iteration = states["Dispatch"]["ItemProcessor"]["States"]
+    assert iteration["Invoke"]["Parameters"]["FunctionName"] == FUNCTION_ARN
+    assert iteration["Delete"]["Parameters"]["QueueUrl"] == QUEUE_URL
+    assert iteration["Quarantine"]["Parameters"]["QueueUrl"] == DLQ_URL
+    assert machine.inputs["loggingConfiguration"] == {
+        "level": "ERROR",
+        "includeExecutionData": False,
+        "logDestination": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:"
+        "/aws/vendedlogs/states/img-dispatcher:*",
+    }
+
+
+def test_schedule_starts_the_state_machine_with_a_role_that_may_only_do_that(
+    minimal: Capture,
+) -> None:
+    schedule = minimal.one("aws:scheduler/schedule:Schedule")
+    assert schedule.inputs["scheduleExpression"] == "rate(1 minute)"
+    assert schedule.inputs["target"]["arn"] == MACHINE_ARN
+    assert (
+        schedule.inputs["target"]["roleArn"] == f"arn:aws:iam::{ACCOUNT_ID}:role/img-scheduler-role"
+    )
+    policy = minimal.one("aws:iam/rolePolicy:RolePolicy", "images-scheduler-policy")
+    assert allowed(policy.prop("policy")) == {"states:StartExecution": [MACHINE_ARN]}
+
+
+def test_function_role_reads_only_this_bucket_and_logs_only_to_its_group() -> None:
+    capture = evaluate(config(bucket={"prefixes": ["in/", "raw/"]}))
+    grants = allowed(
+        capture.one("aws:iam/rolePolicy:RolePolicy", "images-function-policy").prop("policy")
+    )
+    assert grants["s3:GetObject"] == [
+        "arn:aws:s3:::img-bucket/in/*",
+        "arn:aws:s3:::img-bucket/raw/*",
+    ]
+    assert grants["logs:PutLogEvents"] == [
+        f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/img-processor:*"
+    ]
+    assert grants["sqs:SendMessage"] == [f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:img-function-dlq"]
+    assert not any(
+        a.startswith("s3:") and a not in {"s3:GetObject", "s3:GetObjectVersion"} for a in grants
+    )
+
+
+def test_function_is_packaged_deterministically_and_logs_to_its_group(minimal: Capture) -> None:
+    function = minimal.one("aws:lambda/function:Function")
+    again = evaluate(MINIMAL).one("aws:lambda/function:Function")
+    assert function.inputs["sourceCodeHash"] == again.inputs["sourceCodeHash"]
+    assert function.inputs["handler"] == "app.handler"
+    assert function.inputs["runtime"] == "python3.12"
+    assert function.inputs["architectures"] == ["arm64"]
+    assert function.inputs["loggingConfig"] == {
+        "logFormat": "JSON",
+        "logGroup": "/aws/lambda/img-processor",
+    }
+    assert function.inputs["deadLetterConfig"] == {
+        "targetArn": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:img-function-dlq"
+    }
+    assert function.inputs["reservedConcurrentExecutions"] == -1
+    logs = minimal.one("aws:cloudwatch/logGroup:LogGroup", "images-function-logs")
+    assert logs.inputs["retentionInDays"] == 30
+
+
+def test_new_bucket_is_encrypted_private_versioned_and_tls_only(minimal: Capture) -> None:
+    bucket = minimal.one("aws:s3/bucket:Bucket")
+    assert bucket.inputs["bucket"] == "img-bucket"
+    assert bucket.inputs["forceDestroy"] is False
+    sse = minimal.one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )
+    assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {
+        "sseAlgorithm": "AES256"
+    }
+    pab = minimal.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert {
+        k: pab.inputs[k]
+        for k in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    } == dict.fromkeys(
+        ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True
+    )
+    versioning = minimal.one("aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
+    (deny,) = statements(minimal.one("aws:s3/bucketPolicy:BucketPolicy").prop("policy"))
+    assert deny["Resource"] == ["arn:aws:s3:::img-bucket", "arn:aws:s3:::img-bucket/*"]
+    assert minimal.one("aws:s3/bucketNotification:BucketNotification").inputs["eventbridge"] is True
+
+
+def test_existing_bucket_is_referenced_not_managed() -> None:
+    capture = evaluate(config(bucket={"existing_bucket_name": "acme-ingest"}))
+    assert capture.of_type("aws:s3/bucket:Bucket") == []
+    assert capture.of_type("aws:s3/bucketNotification:BucketNotification") == []
+    assert capture.of_type("aws:s3/bucketPolicy:BucketPolicy") == []
+    rule = capture.one("aws:cloudwatch/eventRule:EventRule")
+    assert rule.prop("eventPattern")["detail"]["bucket"] == {"name": ["acme-ingest"]}
+
+
+def test_existing_bucket_notifications_are_turned_on_only_when_asked() -> None:
+    capture = evaluate(
+        config(
+            bucket={"existing_bucket_name": "acme-ingest", "enable_eventbridge_notifications": True}
+        )
+    )
+    notification = capture.one("aws:s3/bucketNotification:BucketNotification")
+    assert notification.inputs == {"bucket": "acme-ingest", "eventbridge": True}
+
+
+def test_customer_kms_key_encrypts_every_queue_and_is_granted_to_the_dispatcher() -> None:
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    capture = evaluate(config(queue={"kms_key_arn": key}))
+    for queue in capture.of_type("aws:sqs/queue:Queue"):
+        assert queue.inputs["kmsMasterKeyId"] == key, queue.name
+        assert "sqsManagedSseEnabled" not in queue.inputs, queue.name
+    grants = allowed(
+        capture.one("aws:iam/rolePolicy:RolePolicy", "images-dispatcher-policy").prop("policy")
+    )
+    assert grants["kms:Decrypt"] == [key]
+
+
+def test_provisioned_concurrency_lives_on_an_alias_the_dispatcher_invokes() -> None:
+    capture = evaluate(config(function={"provisioned_concurrency": 3}))
+    alias = capture.one("aws:lambda/alias:Alias")
+    assert alias.inputs["name"] == "live"
+    assert alias.inputs["functionVersion"] == "1"
+    pc = capture.one("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
+    assert pc.inputs == {
+        "functionName": "img-processor",
+        "qualifier": "live",
+        "provisionedConcurrentExecutions": 3,
+    }
+    machine = capture.one("aws:sfn/stateMachine:StateMachine")
+    invoke = machine.prop("definition")["States"]["Dispatch"]["ItemProcessor"]["States"]["Invoke"]
+    assert invoke["Parameters"]["FunctionName"] == f"{FUNCTION_ARN}:live"
+    assert capture.one("aws:lambda/function:Function").inputs["publish"] is True
+
+
+def test_vpc_subnets_and_security_groups_reach_the_function() -> None:
+    vpc = {"subnet_ids": ["subnet-0abc"], "security_group_ids": ["sg-0def"]}
+    capture = evaluate(config(function={"vpc": vpc}))
+    function = capture.one("aws:lambda/function:Function")
+    assert function.inputs["vpcConfig"] == {
+        "subnetIds": ["subnet-0abc"],
+        "securityGroupIds": ["sg-0def"],
+    }
+    grants = allowed(
+        capture.one("aws:iam/rolePolicy:RolePolicy", "images-function-policy").prop("policy")
+    )
+    assert grants["ec2:CreateNetworkInterface"] == ["*"]
+
+
+def test_existing_function_is_invoked_not_created() -> None:
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:legacy-thumbnailer"
+    capture = evaluate({"name_prefix": "img", "function": {"existing_function_arn": arn}})
+    assert capture.of_type("aws:lambda/function:Function") == []
+    definition = capture.one("aws:sfn/stateMachine:StateMachine").prop("definition")
+    invoke = definition["States"]["Dispatch"]["ItemProcessor"]["States"]["Invoke"]
+    assert invoke["Parameters"]["FunctionName"] == arn
+
+
+def test_tags_reach_every_taggable_resource() -> None:
+    capture = evaluate(config(tags={"Owner": "data"}))
+    tagged = [r for r in capture.resources if "tags" in r.inputs]
+    # bucket, 4 queues, 2 log groups, 3 roles, function, state machine, rule
+    assert len(tagged) == 13
+    for r in tagged:
+        assert r.inputs["tags"] == {"s3ep:processor": "images", "Owner": "data"}, r.name
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_shipped_stacks_evaluate_and_set_every_output(stack: str) -> None:
+    from s3ep_pulumi.synth import synth_stack
+
+    capture = synth_stack(stack)
+    assert set(capture.outputs) == {
+        "bucket_name",
+        "queue_url",
+        "queue_arn",
+        "dlq_url",
+        "dlq_arn",
+        "rule_arn",
+        "state_machine_arn",
+        "function_name",
+        "function_arn",
+    }
+    assert all(isinstance(v, str) and v for v in capture.outputs.values()), capture.outputs
+    assert capture.outputs["queue_url"] == (
+        f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/s3ep-{stack}-queue"
+    )
+    json.dumps(capture.outputs)
