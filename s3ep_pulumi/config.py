@@ -49,6 +49,7 @@ class _Section(BaseModel):
         validate_default=True,
         populate_by_name=True,
         alias_generator=to_camel,
+        loc_by_alias=False,
         frozen=True,
     )
 
@@ -322,8 +323,10 @@ class S3EventProcessorArgs(_Section):
 
     name_prefix: str = Field(
         pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$",
-        max_length=40,
-        description="Prefix of every physical name: lower case letters, digits and '-'.",
+        description=(
+            "Prefix of every physical name: lower case letters, digits and '-'. Every name built "
+            "from it must fit its service's length limit (IAM roles: 64 characters)."
+        ),
     )
     tags: dict[str, str] = Field(default_factory=dict, description="Tags on every resource.")
     bucket: BucketConfig = Field(default_factory=BucketConfig)

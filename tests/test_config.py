@@ -1,0 +1,349 @@
+"""The config model: defaults, aliases, and every invalid configuration's exact error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import MINIMAL, ROOT, config
+from pydantic import ValidationError
+
+from s3ep_pulumi import S3EventProcessorArgs
+from s3ep_pulumi.errors import ConfigError
+from s3ep_pulumi.stack import parse_args
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def errors(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """(dotted field path, message) of every error, in order."""
+    with pytest.raises(ValidationError) as exc_info:
+        S3EventProcessorArgs.model_validate(raw)
+    return [
+        (".".join(str(p) for p in e["loc"]), e["msg"])
+        for e in exc_info.value.errors(include_url=False)
+    ]
+
+
+def test_minimal_config_gets_production_defaults() -> None:
+    args = S3EventProcessorArgs.model_validate(MINIMAL)
+    assert args.bucket.event_types == ["created"]
+    assert args.bucket.existing_bucket_name is None
+    assert args.bucket.encryption == "SSE_S3"
+    assert args.queue.max_receive_count == 5
+    assert args.queue.kms_key_arn is None
+    assert args.dispatch.workflow_type == "EXPRESS"
+    assert args.dispatch.max_concurrency == 10
+    assert args.dispatch.rate_per_second is None
+    assert args.function.runtime == "python3.12"
+    assert args.function_name == "img-processor"
+    assert args.names.queue == "img-queue"
+    assert args.names.state_machine == "img-dispatcher"
+
+
+def test_camel_case_aliases_are_accepted() -> None:
+    args = S3EventProcessorArgs.model_validate(
+        {
+            "namePrefix": "img",
+            "queue": {"maxReceiveCount": 3},
+            "function": {"sourceDir": "functions/process_object", "handler": "app.handler"},
+        }
+    )
+    assert args.queue.max_receive_count == 3
+
+
+def test_worst_case_in_flight_counts_waves_stagger_timeouts_and_retries() -> None:
+    args = S3EventProcessorArgs.model_validate(
+        config(
+            dispatch={"batch_size": 10, "max_concurrency": 5, "rate_per_second": 2},
+            function={
+                "source_dir": "functions/process_object",
+                "handler": "app.handler",
+                "timeout": 10,
+            },
+        )
+    )
+    # stagger ceil(9 / 2) = 5; 2 waves x (4 attempts x 10 s + 1 + 2 + 4 s); 30 s overhead
+    assert args.in_flight_worst_case_seconds() == 5 + 2 * 47 + 30
+    assert args.visibility_timeout_seconds == 129
+
+
+def test_configured_visibility_timeout_is_kept_when_it_covers_the_worst_case() -> None:
+    args = S3EventProcessorArgs.model_validate(config(queue={"visibility_timeout_seconds": 900}))
+    assert args.visibility_timeout_seconds == 900
+
+
+INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
+    (
+        "unknown key",
+        config(queue={"visibility": 30}),
+        [("queue.visibility", "Extra inputs are not permitted")],
+    ),
+    (
+        "missing name_prefix",
+        {"function": MINIMAL["function"]},
+        [("name_prefix", "Field required")],
+    ),
+    (
+        "upper-case name_prefix",
+        config(name_prefix="Img"),
+        [("name_prefix", "String should match pattern '^[a-z][a-z0-9-]*[a-z0-9]$'")],
+    ),
+    (
+        "unknown event type",
+        config(bucket={"event_types": ["updated"]}),
+        [("bucket.event_types.0", "Input should be 'created' or 'deleted'")],
+    ),
+    (
+        "batch over the SQS maximum",
+        config(dispatch={"batch_size": 11}),
+        [("dispatch.batch_size", "Input should be less than or equal to 10")],
+    ),
+    (
+        "bucket creation options with an existing bucket",
+        config(
+            bucket={
+                "existing_bucket_name": "acme-ingest",
+                "versioning": False,
+                "force_destroy": True,
+            }
+        ),
+        [
+            (
+                "bucket.versioning",
+                "'versioning' applies only to a bucket the component creates; remove it or "
+                "remove 'existing_bucket_name'",
+            ),
+            (
+                "bucket.force_destroy",
+                "'force_destroy' applies only to a bucket the component creates; remove it or "
+                "remove 'existing_bucket_name'",
+            ),
+        ],
+    ),
+    (
+        "notification switch on a new bucket",
+        config(bucket={"enable_eventbridge_notifications": True}),
+        [
+            (
+                "bucket.enable_eventbridge_notifications",
+                "applies only to an existing bucket (a new bucket always has EventBridge "
+                "notifications on); remove it",
+            )
+        ],
+    ),
+    (
+        "KMS key without SSE_KMS",
+        config(bucket={"kms_key_arn": KEY}),
+        [
+            (
+                "bucket.kms_key_arn",
+                "a KMS key needs encryption 'SSE_KMS'; set bucket.encryption to SSE_KMS",
+            )
+        ],
+    ),
+    (
+        "AWS-managed SQS key",
+        config(queue={"kms_key_arn": "arn:aws:kms:us-east-1:123456789012:alias/aws/sqs"}),
+        [
+            (
+                "queue.kms_key_arn",
+                "the AWS-managed key alias/aws/sqs cannot be used by EventBridge, which then drops "
+                "every delivery silently; use a customer managed key or omit kms_key_arn for "
+                "SQS-managed encryption",
+            )
+        ],
+    ),
+    (
+        "visibility timeout below the worst case",
+        config(queue={"visibility_timeout_seconds": 60}),
+        [
+            (
+                "queue.visibility_timeout_seconds",
+                "must be at least 277 s, the longest a received message can stay in flight "
+                "(batch, stagger, function timeout and retries; see docs/dispatch.md); raise it "
+                "or omit it to use that value",
+            )
+        ],
+    ),
+    (
+        "EXPRESS budget over 5 minutes",
+        config(dispatch={"max_execution_seconds": 300}),
+        [
+            (
+                "dispatch.max_execution_seconds",
+                "an EXPRESS execution must end within 300 s; set at most 270 (leave time for the "
+                "last batch) or use STANDARD",
+            )
+        ],
+    ),
+    (
+        "missing source_dir",
+        {"name_prefix": "img", "function": {"handler": "app.handler"}},
+        [
+            (
+                "function.source_dir",
+                "set the folder holding the function's code, or set existing_function_arn",
+            )
+        ],
+    ),
+    (
+        "source_dir that does not exist",
+        config(function={"source_dir": "functions/nope", "handler": "app.handler"}),
+        [
+            (
+                "function.source_dir",
+                f"folder 'functions/nope' does not exist (relative paths start at the project "
+                f"folder, {ROOT}); fix the path",
+            )
+        ],
+    ),
+    (
+        "handler module not in source_dir",
+        config(function={"source_dir": "functions/process_object", "handler": "main.handler"}),
+        [
+            (
+                "function.handler",
+                "module file 'main.py' is not in source_dir 'functions/process_object'; fix the "
+                "handler or the folder",
+            )
+        ],
+    ),
+    (
+        "provisioned over reserved concurrency",
+        config(
+            function={
+                "source_dir": "functions/process_object",
+                "handler": "app.handler",
+                "reserved_concurrency": 10,
+                "provisioned_concurrency": 12,
+            }
+        ),
+        [
+            (
+                "function.provisioned_concurrency",
+                "must not exceed reserved_concurrency (10); lower it or raise reserved_concurrency",
+            )
+        ],
+    ),
+    (
+        "reserved concurrency below the dispatcher's",
+        config(function={"reserved_concurrency": 4}),
+        [
+            (
+                "function.reserved_concurrency",
+                "is below dispatch.max_concurrency (10), so the dispatcher would be throttled; "
+                "raise it or lower max_concurrency",
+            )
+        ],
+    ),
+    (
+        "scaling floor above ceiling",
+        config(
+            function={
+                "scale_on_queue_depth": True,
+                "min_provisioned_concurrency": 5,
+                "max_provisioned_concurrency": 2,
+            }
+        ),
+        [
+            (
+                "function.min_provisioned_concurrency",
+                "must not exceed max_provisioned_concurrency (2)",
+            )
+        ],
+    ),
+    (
+        "existing function with source options",
+        {
+            "name_prefix": "img",
+            "function": {
+                "existing_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:legacy",
+                "handler": "app.handler",
+            },
+        },
+        [
+            (
+                "function.handler",
+                "'handler' applies only to a function the component creates; remove it or remove "
+                "'existing_function_arn'",
+            )
+        ],
+    ),
+    (
+        "name_prefix too long for the IAM role names",
+        config(name_prefix="a" * 50),
+        [
+            (
+                "name_prefix",
+                f"the dispatcher role name '{'a' * 50}-dispatcher-role' is 66 characters, over "
+                "the limit of 64; shorten it by 2",
+            ),
+            (
+                "name_prefix",
+                f"the scheduler role name '{'a' * 50}-scheduler-role' is 65 characters, over "
+                "the limit of 64; shorten it by 1",
+            ),
+        ],
+    ),
+    (
+        "function name too long",
+        config(function={"name": "f" * 65}),
+        [
+            (
+                "function.name",
+                f"the function name '{'f' * 65}' is 65 characters, over the limit of 64; shorten "
+                "it by 1",
+            )
+        ],
+    ),
+    (
+        "several problems at once are all reported",
+        config(
+            queue={
+                "visibility_timeout_seconds": 10,
+                "kms_key_arn": "arn:aws:kms:us-east-1:123456789012:alias/aws/sqs",
+            },
+            function={"source_dir": "functions/process_object", "handler": "main.handler"},
+        ),
+        [
+            (
+                "queue.kms_key_arn",
+                "the AWS-managed key alias/aws/sqs cannot be used by EventBridge, which then drops "
+                "every delivery silently; use a customer managed key or omit kms_key_arn for "
+                "SQS-managed encryption",
+            ),
+            (
+                "queue.visibility_timeout_seconds",
+                "must be at least 277 s, the longest a received message can stay in flight "
+                "(batch, stagger, function timeout and retries; see docs/dispatch.md); raise it "
+                "or omit it to use that value",
+            ),
+            (
+                "function.handler",
+                "module file 'main.py' is not in source_dir 'functions/process_object'; fix the "
+                "handler or the folder",
+            ),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "raw", "expected"), INVALID, ids=[c[0] for c in INVALID])
+def test_invalid_config_names_the_field_and_the_fix(
+    case: str, raw: dict[str, Any], expected: list[tuple[str, str]]
+) -> None:
+    assert errors(raw) == expected
+
+
+def test_stack_program_turns_validation_errors_into_one_message() -> None:
+    with pytest.raises(ConfigError) as exc_info:
+        parse_args(
+            config(dispatch={"batch_size": 0}, queue={"max_receive_count": 0}),
+            "stacks/Pulumi.x.yaml",
+        )
+    assert str(exc_info.value) == (
+        "stacks/Pulumi.x.yaml: 2 configuration problem(s):\n"
+        "  - queue.max_receive_count: Input should be greater than or equal to 1\n"
+        "  - dispatch.batch_size: Input should be greater than or equal to 1"
+    )
