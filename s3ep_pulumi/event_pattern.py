@@ -24,7 +24,10 @@ INPUT_TEMPLATE = (
 )
 # What a message body must look like for the dispatcher to hand it to the function
 # (a Step Functions StringMatches pattern; `*` is the only wildcard).
-BODY_SHAPE = '{"s3_details": {"bucket": "*", "key": "*", "event_type": "*"}}'
+BODY_SHAPE = (
+    '{"s3_details": {"bucket": "*", "key": "*", "event_type": "*", "event_time": "*", '
+    '"object": {*}}}'
+)
 
 
 def _wildcard_escape(text: str) -> str:

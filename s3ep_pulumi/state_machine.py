@@ -261,7 +261,7 @@ def definition(
                 "Type": "Choice",
                 "Choices": [
                     {
-                        "Variable": "$.received.messages.Messages[0]",
+                        "Variable": "$.received.messages.Messages",
                         "IsPresent": True,
                         "Next": "Dispatch",
                     }

@@ -39,7 +39,8 @@ def test_synth_prints_the_resource_tree_and_writes_the_definition(
     out = capsys.readouterr().out
     assert "aws:sfn/stateMachine:StateMachine" in out
     assert (
-        f"state_machine_arn = arn:aws:states:us-east-1:123456789012:stateMachine:s3ep-{stack}-dispatcher"
+        "state_machine_arn = arn:aws:states:us-east-1:123456789012:"
+        f"stateMachine:s3ep-{stack}-dispatcher"
         in out
     )
     definition = json.loads((tmp_path / "state-machine.asl.json").read_text())
@@ -56,7 +57,8 @@ def test_synth_of_an_unknown_stack_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert (
         err
-        == "error: unknown stack 'staging': no stacks/Pulumi.staging.yaml (stacks here: dev, prod)\n"
+        == "error: unknown stack 'staging': no stacks/Pulumi.staging.yaml "
+        "(stacks here: dev, prod)\n"
     )
 
 
@@ -66,7 +68,8 @@ def test_synth_of_an_invalid_stack_lists_every_problem(
     (tmp_path / "stacks").mkdir()
     (tmp_path / "stacks" / "Pulumi.bad.yaml").write_text(
         "config:\n  s3ep:processor:\n    name_prefix: Bad\n    dispatch: {batch_size: 20}\n"
-        "    function: {existing_function_arn: 'arn:aws:lambda:us-east-1:123456789012:function:f'}\n"
+        "    function:\n"
+        "      existing_function_arn: 'arn:aws:lambda:us-east-1:123456789012:function:f'\n"
     )
     monkeypatch.chdir(tmp_path)
     assert main(["synth", "--stack", "bad"]) == 2
@@ -75,3 +78,15 @@ def test_synth_of_an_invalid_stack_lists_every_problem(
         "  - name_prefix: String should match pattern '^[a-z][a-z0-9-]*[a-z0-9]$'\n"
         "  - dispatch.batch_size: Input should be less than or equal to 10\n"
     )
+
+
+def test_configuration_reference_is_generated_from_the_model() -> None:
+    from s3ep_pulumi.docgen import OUT, render
+
+    assert (ROOT / OUT).read_text() == render(), "run `make docs` and commit the result"
+
+
+def test_dispatch_doc_shows_the_generated_state_machine_of_the_dev_stack(tmp_path: Path) -> None:
+    assert main(["synth", "--stack", "dev", "--out", str(tmp_path)]) == 0
+    diagram = (tmp_path / "state-machine.mmd").read_text()
+    assert f"```mermaid\n{diagram}```" in (ROOT / "docs" / "dispatch.md").read_text()
