@@ -40,8 +40,7 @@ def test_synth_prints_the_resource_tree_and_writes_the_definition(
     assert "aws:sfn/stateMachine:StateMachine" in out
     assert (
         "state_machine_arn = arn:aws:states:us-east-1:123456789012:"
-        f"stateMachine:s3ep-{stack}-dispatcher"
-        in out
+        f"stateMachine:s3ep-{stack}-dispatcher" in out
     )
     definition = json.loads((tmp_path / "state-machine.asl.json").read_text())
     assert definition["StartAt"] == "Init"
@@ -56,8 +55,7 @@ def test_synth_of_an_unknown_stack_is_one_line_and_exit_2(
     assert main(["synth", "--stack", "staging"]) == 2
     err = capsys.readouterr().err
     assert (
-        err
-        == "error: unknown stack 'staging': no stacks/Pulumi.staging.yaml "
+        err == "error: unknown stack 'staging': no stacks/Pulumi.staging.yaml "
         "(stacks here: dev, prod)\n"
     )
 

@@ -1,0 +1,242 @@
+"""Run a captured processor in moto: S3 -> EventBridge -> SQS -> Step Functions -> handler.
+
+Everything is built from what the component declared (a `Capture`), never from a second copy of
+the wiring. Two seams of moto are adjusted so it behaves like AWS (see docs/dispatch.md):
+
+- moto sends S3 events to rule targets without applying the target's input transformer (and
+  without the `ingestion-time` its transformer needs); AWS applies it.
+- without Docker, moto answers a Lambda invoke with canned bytes; here the handler runs
+  in-process, and every call's start and end times are recorded.
+
+Use inside `moto.mock_aws(config=EMULATOR_CONFIG)`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from s3ep_pulumi.capture import Capture
+
+EMULATOR_CONFIG: dict[str, Any] = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class Invocation:
+    key: str
+    start: float
+    end: float
+    error: str | None
+
+
+@dataclass
+class Recorder:
+    """Every handler call, thread-safe (the Map runs iterations in threads)."""
+
+    invocations: list[Invocation] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, invocation: Invocation) -> None:
+        with self._lock:
+            self.invocations.append(invocation)
+
+    def max_in_flight(self) -> int:
+        edges = sorted(
+            [(i.start, 1) for i in self.invocations] + [(i.end, -1) for i in self.invocations],
+            key=lambda e: (e[0], e[1]),
+        )
+        current = peak = 0
+        for _, delta in edges:
+            current += delta
+            peak = max(peak, current)
+        return peak
+
+
+@contextmanager
+def patched_seams(handler: Handler) -> Iterator[Recorder]:
+    """Route moto's Lambda invokes to `handler` and apply input transformers to S3 events."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.events.models import Rule
+
+    recorder = Recorder()
+
+    def invoke(
+        self: Any,
+        function_name: str,
+        qualifier: str,
+        body: bytes,
+        headers: Any,
+        response_headers: Any,
+    ) -> str:
+        event = json.loads(body)
+        key = str(event.get("s3_details", {}).get("key"))
+        start = time.monotonic()
+        try:
+            result = handler(event, None)
+        except Exception as error:  # the handler's failure is Lambda's "Unhandled" error
+            recorder.add(Invocation(key, start, time.monotonic(), type(error).__name__))
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorMessage": str(error), "errorType": type(error).__name__})
+        recorder.add(Invocation(key, start, time.monotonic(), None))
+        return json.dumps(result)
+
+    original_send = Rule.send_to_targets
+
+    def send_to_targets(self: Any, event: dict[str, Any], transform_input: bool = True) -> None:
+        now = datetime.datetime.now(datetime.UTC).isoformat()
+        original_send(self, {"ingestion-time": now, **event}, True)
+
+    original_invoke = LambdaSimpleBackend.invoke
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+    try:
+        yield recorder
+    finally:
+        LambdaSimpleBackend.invoke = original_invoke  # type: ignore[method-assign]
+        Rule.send_to_targets = original_send  # type: ignore[method-assign]
+
+
+@dataclass
+class Emulated:
+    bucket: str
+    queue_url: str
+    dlq_url: str
+    state_machine_arn: str
+
+    def counts(self) -> dict[str, int]:
+        sqs = boto3.client("sqs")
+        out = {}
+        for label, url in (("queue", self.queue_url), ("dlq", self.dlq_url)):
+            attrs = sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )["Attributes"]
+            out[label] = int(attrs["ApproximateNumberOfMessages"]) + int(
+                attrs["ApproximateNumberOfMessagesNotVisible"]
+            )
+        return out
+
+    def run_poller(self, name: str, timeout: float = 120) -> dict[str, Any]:
+        """Start one execution as the schedule would and wait for it to end."""
+        sfn = boto3.client("stepfunctions")
+        arn = sfn.start_execution(
+            stateMachineArn=self.state_machine_arn, name=name, input='{"trigger": "schedule"}'
+        )["executionArn"]
+        deadline = time.monotonic() + timeout
+        while (desc := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {name} still running after {timeout} s")
+            time.sleep(0.1)
+        return dict(desc)
+
+
+def _queue_attributes(inputs: dict[str, Any], queue_arns: dict[str, str]) -> dict[str, str]:
+    attrs = {}
+    for wire, attr in (
+        ("visibilityTimeoutSeconds", "VisibilityTimeout"),
+        ("messageRetentionSeconds", "MessageRetentionPeriod"),
+        ("maxMessageSize", "MaximumMessageSize"),
+    ):
+        if inputs.get(wire) is not None:
+            attrs[attr] = str(int(inputs[wire]))
+    if inputs.get("redrivePolicy"):
+        policy = json.loads(inputs["redrivePolicy"])
+        attrs["RedrivePolicy"] = json.dumps(
+            {
+                "deadLetterTargetArn": queue_arns[policy["deadLetterTargetArn"]],
+                "maxReceiveCount": int(policy["maxReceiveCount"]),
+            }
+        )
+    return attrs
+
+
+def materialise(capture: Capture, *, visibility_timeout: int | None = None) -> Emulated:
+    """Create in moto every resource of the data path that `capture` declared.
+
+    `visibility_timeout` compresses time for tests (a failed message reappears sooner); every
+    other attribute is the declared one.
+    """
+    s3, sqs, events = boto3.client("s3"), boto3.client("sqs"), boto3.client("events")
+    sfn, lam, iam = boto3.client("stepfunctions"), boto3.client("lambda"), boto3.client("iam")
+
+    buckets = capture.of_type("aws:s3/bucket:Bucket")
+    bucket = buckets[0].inputs["bucket"] if buckets else capture.outputs["bucket_name"]
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+
+    # Queues: DLQs first, so redrive policies can name them. Declared ARN -> emulated ARN.
+    queues = sorted(
+        capture.of_type("aws:sqs/queue:Queue"), key=lambda r: "redrivePolicy" in r.inputs
+    )
+    arns: dict[str, str] = {}
+    urls: dict[str, str] = {}
+    for q in queues:
+        attrs = _queue_attributes(q.inputs, arns)
+        if visibility_timeout is not None and "VisibilityTimeout" in attrs:
+            attrs["VisibilityTimeout"] = str(visibility_timeout)
+        url = sqs.create_queue(QueueName=q.inputs["name"], Attributes=attrs)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        arns[q.state["arn"]], urls[q.state["url"]] = arn, url
+
+    rule = capture.one("aws:cloudwatch/eventRule:EventRule")
+    events.put_rule(Name=rule.inputs["name"], EventPattern=rule.inputs["eventPattern"])
+    target = capture.one("aws:cloudwatch/eventTarget:EventTarget")
+    transformer = target.inputs["inputTransformer"]
+    events.put_targets(
+        Rule=rule.inputs["name"],
+        Targets=[
+            {
+                "Id": target.inputs["targetId"],
+                "Arn": arns[target.inputs["arn"]],
+                "InputTransformer": {
+                    "InputPathsMap": transformer["inputPaths"],
+                    "InputTemplate": transformer["inputTemplate"],
+                },
+            }
+        ],
+    )
+
+    role = iam.create_role(RoleName="s3ep-emulator", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    for fn in capture.of_type("aws:lambda/function:Function"):
+        lam.create_function(
+            FunctionName=fn.inputs["name"],
+            Runtime=fn.inputs["runtime"],
+            Role=role,
+            Handler=fn.inputs["handler"],
+            Code={"ZipFile": b"in-process"},
+        )
+    machine = capture.one("aws:sfn/stateMachine:StateMachine")
+    definition = machine.inputs["definition"]
+    for declared, emulated in urls.items():  # same account and region: URLs only differ by host
+        definition = definition.replace(declared, emulated)
+    arn = sfn.create_state_machine(
+        name=machine.inputs["name"],
+        definition=definition,
+        roleArn=role,
+        type=machine.inputs["type"],
+    )["stateMachineArn"]
+
+    queue = next(r for r in queues if "redrivePolicy" in r.inputs)
+    dlq_arn = json.loads(queue.inputs["redrivePolicy"])["deadLetterTargetArn"]
+    dlq = next(r for r in queues if r.state["arn"] == dlq_arn)
+    return Emulated(bucket, urls[queue.state["url"]], urls[dlq.state["url"]], arn)
