@@ -23,6 +23,19 @@ from s3ep_pulumi.state_machine import DispatcherTargets, definition
 
 TYPE_TOKEN = "s3ep:index:S3EventProcessor"
 BUILD_DIR = Path("build") / "functions"
+# The component's public outputs, also exported by the stack program.
+OUTPUT_NAMES = (
+    "bucket_name",
+    "bucket_arn",
+    "queue_url",
+    "queue_arn",
+    "dlq_url",
+    "dlq_arn",
+    "rule_arn",
+    "state_machine_arn",
+    "function_name",
+    "function_arn",
+)
 
 
 def _json(doc_fn: Any, *outputs: Any) -> pulumi.Output[str]:
@@ -78,20 +91,7 @@ class S3EventProcessor(pulumi.ComponentResource):
         self._function()
         self._dispatcher()
 
-        self.register_outputs(
-            {
-                "bucket_name": self.bucket_name,
-                "bucket_arn": self.bucket_arn,
-                "queue_url": self.queue_url,
-                "queue_arn": self.queue_arn,
-                "dlq_url": self.dlq_url,
-                "dlq_arn": self.dlq_arn,
-                "rule_arn": self.rule_arn,
-                "state_machine_arn": self.state_machine_arn,
-                "function_name": self.function_name,
-                "function_arn": self.function_arn,
-            }
-        )
+        self.register_outputs({key: getattr(self, key) for key in OUTPUT_NAMES})
 
     # --- helpers --------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import pulumi
 import yaml
 from pydantic import ValidationError
 
-from s3ep_pulumi.component import S3EventProcessor
+from s3ep_pulumi.component import OUTPUT_NAMES, S3EventProcessor
 from s3ep_pulumi.config import S3EventProcessorArgs
 from s3ep_pulumi.errors import ConfigError
 
@@ -76,16 +76,6 @@ def program() -> S3EventProcessor:
         )
     args = parse_args(raw, str(stack_file(stack)))
     processor = S3EventProcessor(args.name_prefix, args)
-    for key in (
-        "bucket_name",
-        "queue_url",
-        "queue_arn",
-        "dlq_url",
-        "dlq_arn",
-        "rule_arn",
-        "state_machine_arn",
-        "function_name",
-        "function_arn",
-    ):
+    for key in OUTPUT_NAMES:
         pulumi.export(key, getattr(processor, key))
     return processor

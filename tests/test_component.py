@@ -331,6 +331,7 @@ def test_shipped_stacks_evaluate_and_set_every_output(stack: str) -> None:
     capture = synth_stack(stack)
     assert set(capture.outputs) == {
         "bucket_name",
+        "bucket_arn",
         "queue_url",
         "queue_arn",
         "dlq_url",

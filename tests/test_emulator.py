@@ -58,7 +58,7 @@ def test_burst_is_processed_within_the_concurrency_limit_and_failures_reach_the_
     with mock_aws(config=EMULATOR_CONFIG), patched_seams(ok) as recorder:
         emu = materialise(capture, visibility_timeout=1)
         s3, sqs = boto3.client("s3"), boto3.client("sqs")
-        # GIVEN 12 matching uploads, 2 that fail, 1 returning 500, 3 that do not match, 1 stray message
+        # GIVEN 12 matching uploads, 2 failing, 1 returning 500, 3 not matching, 1 stray message
         for i in range(12):
             s3.put_object(Bucket=emu.bucket, Key=f"uploads/{i}.jpg", Body=b"x")
         for key in ("uploads/fail-a.jpg", "uploads/fail-b.jpg", "uploads/status500.jpg"):
