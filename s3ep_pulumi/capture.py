@@ -118,7 +118,8 @@ class RecordingMocks(Mocks):
         )
         return resource_id, state
 
-    def call(self, args: MockCallArgs) -> dict[str, Any]:
+    # pulumi's Mocks also accepts a plain dict (no check failures); see pulumi/runtime/mocks.py.
+    def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT_ID,

@@ -38,6 +38,7 @@ KmsArn = Annotated[
     str,
     Field(pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_+=.@-]+$"),
 ]
+EventType = Literal["created", "deleted"]
 AWS_MANAGED_SQS_KEY = re.compile(r"(^|:)alias/aws/sqs$")
 
 
@@ -70,8 +71,8 @@ class BucketConfig(_Section):
             "already configured on that bucket. Default false: turn it on yourself."
         ),
     )
-    event_types: list[Literal["created", "deleted"]] = Field(
-        default_factory=lambda: ["created"],
+    event_types: list[EventType] = Field(
+        default_factory=lambda: list[EventType](["created"]),
         min_length=1,
         description=(
             "S3 events to process. 'created' includes overwrites (an update is a new PUT). "

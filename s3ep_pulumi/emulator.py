@@ -97,11 +97,11 @@ def patched_seams(handler: Handler) -> Iterator[Recorder]:
 
     def send_to_targets(self: Any, event: dict[str, Any], transform_input: bool = True) -> None:
         now = datetime.datetime.now(datetime.UTC).isoformat()
-        original_send(self, {"ingestion-time": now, **event}, True)
+        original_send(self, {"ingestion-time": now, **event}, True)  # type: ignore[typeddict-item]
 
     original_invoke = LambdaSimpleBackend.invoke
-    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
-    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign,assignment]
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
     try:
         yield recorder
     finally:

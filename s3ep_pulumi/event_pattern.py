@@ -4,6 +4,7 @@ transformer that turns an S3 event into the function's payload before it reaches
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 DETAIL_TYPES = {"created": "Object Created", "deleted": "Object Deleted"}
@@ -34,7 +35,7 @@ def _wildcard_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("*", "\\*")
 
 
-def key_filters(prefixes: list[str], suffixes: list[str]) -> list[dict[str, str]]:
+def key_filters(prefixes: Sequence[str], suffixes: Sequence[str]) -> list[dict[str, str]]:
     """EventBridge content filters on the object key.
 
     A key must match one prefix AND one suffix. Lists of filters are OR'ed by EventBridge, so each
@@ -52,7 +53,10 @@ def key_filters(prefixes: list[str], suffixes: list[str]) -> list[dict[str, str]
 
 
 def event_pattern(
-    bucket_name: str, event_types: list[str], prefixes: list[str], suffixes: list[str]
+    bucket_name: str,
+    event_types: Sequence[str],
+    prefixes: Sequence[str],
+    suffixes: Sequence[str],
 ) -> dict[str, Any]:
     """Pattern matching this bucket's events of these types, on keys passing the filters."""
     detail: dict[str, Any] = {"bucket": {"name": [bucket_name]}}
@@ -66,6 +70,9 @@ def event_pattern(
 
 
 def event_pattern_json(
-    bucket_name: str, event_types: list[str], prefixes: list[str], suffixes: list[str]
+    bucket_name: str,
+    event_types: Sequence[str],
+    prefixes: Sequence[str],
+    suffixes: Sequence[str],
 ) -> str:
     return json.dumps(event_pattern(bucket_name, event_types, prefixes, suffixes))
