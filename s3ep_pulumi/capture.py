@@ -40,7 +40,6 @@ class Recorded:
     name: str
     inputs: dict[str, Any]
     state: dict[str, Any]
-    parent: str | None = None
 
     def prop(self, key: str) -> Any:
         """An input, with JSON strings (policies, definitions) decoded."""

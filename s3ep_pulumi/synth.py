@@ -12,6 +12,7 @@ from typing import Any
 
 from s3ep_pulumi import stack as stack_module
 from s3ep_pulumi.capture import Capture, Recorded, run_program
+from s3ep_pulumi.component import TYPE_TOKEN
 
 # Properties worth one glance per resource type (wire names, as the engine sees them).
 KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
@@ -61,9 +62,12 @@ def state_machine_definition(capture: Capture) -> dict[str, Any]:
 def pipeline_mermaid(capture: Capture) -> str:
     """The pipeline as declared: each box shows a recorded resource's physical name."""
 
-    def physical(type_token: str, logical_suffix: str = "") -> str:
+    component = capture.one(TYPE_TOKEN).name
+
+    def physical(type_token: str, role: str = "") -> str:
+        """Physical name of the child `<component><role>` (any child of the type if no role)."""
         for r in capture.of_type(type_token):
-            if r.name.endswith(logical_suffix):
+            if not role or r.name == f"{component}{role}":
                 return str(r.inputs.get("name") or r.inputs.get("bucket"))
         return "(existing)"
 
