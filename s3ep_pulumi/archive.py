@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+SHIM_SOURCE = Path(__file__).parent / "runtime" / "s3ep_shim.py"
+SHIM_HANDLER = "s3ep_shim.handler"  # the function's handler setting
 EXCLUDED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".DS_Store"}
 EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
 
@@ -34,21 +36,44 @@ def _files(source_dir: Path) -> list[Path]:
     )
 
 
-def zip_bytes(source_dir: Path) -> bytes:
-    """The zip of `source_dir`, identical for identical contents."""
+def shim_files() -> dict[str, bytes]:
+    """The s3ep shim, placed at the root of every function package."""
+    return {"s3ep_shim.py": SHIM_SOURCE.read_bytes()}
+
+
+def zip_bytes(source_dir: Path, extra_files: dict[str, bytes] | None = None) -> bytes:
+    """The zip of `source_dir` plus `extra_files` (name -> bytes), identical for identical
+    contents. An extra file replaces a source file of the same name."""
+    entries = {p.relative_to(source_dir).as_posix(): p.read_bytes() for p in _files(source_dir)}
+    return zip_entries(entries | (extra_files or {}))
+
+
+def zip_entries(entries: dict[str, bytes]) -> bytes:
+    """A zip of name -> bytes, entries sorted, timestamps fixed."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for path in _files(source_dir):
-            info = zipfile.ZipInfo(path.relative_to(source_dir).as_posix(), FIXED_DATE_TIME)
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, FIXED_DATE_TIME)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, path.read_bytes())
+            zf.writestr(info, entries[name])
     return buffer.getvalue()
 
 
-def build_package(source_dir: Path, out_dir: Path) -> Package:
+def build_layer(out_dir: Path) -> Package:
+    """A layer holding the shim where Python runtimes look for modules (python/)."""
+    files = {f"python/{name}": data for name, data in shim_files().items()}
+    return _write(zip_entries(files), out_dir)
+
+
+def build_package(
+    source_dir: Path, out_dir: Path, extra_files: dict[str, bytes] | None = None
+) -> Package:
     """Write the zip to `out_dir/<sha256>.zip` (once) and return its path and hash."""
-    data = zip_bytes(source_dir)
+    return _write(zip_bytes(source_dir, extra_files), out_dir)
+
+
+def _write(data: bytes, out_dir: Path) -> Package:
     digest = hashlib.sha256(data)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{digest.hexdigest()}.zip"

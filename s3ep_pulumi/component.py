@@ -15,10 +15,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from s3ep_pulumi import iam
-from s3ep_pulumi.archive import build_package
-from s3ep_pulumi.config import S3EventProcessorArgs
+from s3ep_pulumi import iam, limits
+from s3ep_pulumi.archive import SHIM_HANDLER, build_layer, build_package, shim_files
+from s3ep_pulumi.config import LEASE_MARGIN_SECONDS, RUNTIMES, S3EventProcessorArgs
 from s3ep_pulumi.event_pattern import INPUT_PATHS, INPUT_TEMPLATE, event_pattern_json
+from s3ep_pulumi.runtime.s3ep_shim import HANDLER_ENV
 from s3ep_pulumi.state_machine import DispatcherTargets, definition
 
 TYPE_TOKEN = "s3ep:index:S3EventProcessor"
@@ -60,6 +61,7 @@ class S3EventProcessor(pulumi.ComponentResource):
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
     _invoke_arn: pulumi.Output[str]  # what the dispatcher invokes: the function or its alias
+    runtime_layer_arn: pulumi.Output[str] | None = None  # the shim as a layer, existing functions
 
     def __init__(
         self,
@@ -268,7 +270,27 @@ class S3EventProcessor(pulumi.ComponentResource):
             opts=self._child,
             **enc,
         )
-        self._queue, self._dlq, self._rule_dlq = queue, dlq, rule_dlq
+        # The dispatcher's lease: a FIFO group releases none of its messages while one is in
+        # flight, so the execution holding a token is the only one running lanes.
+        lease = aws.sqs.Queue(
+            f"{self._name}-lease",
+            name=n.lease_queue,
+            fifo_queue=True,
+            message_retention_seconds=max(
+                limits.SQS_RETENTION_MIN_SECONDS, self.args.lease_seconds() + LEASE_MARGIN_SECONDS
+            ),
+            visibility_timeout_seconds=self.args.lease_seconds(),
+            tags=self._tags,
+            opts=self._child,
+            **enc,
+        )
+        aws.sqs.QueuePolicy(
+            f"{self._name}-lease-policy",
+            queue_url=lease.url,
+            policy=_json(lambda arn: iam.queue_policy(arn, None), lease.arn),
+            opts=self._child,
+        )
+        self._queue, self._dlq, self._rule_dlq, self._lease = queue, dlq, rule_dlq, lease
         self.queue_url, self.queue_arn = queue.url, queue.arn
         self.dlq_url, self.dlq_arn = dlq.url, dlq.arn
 
@@ -326,10 +348,23 @@ class S3EventProcessor(pulumi.ComponentResource):
     def _function(self) -> None:
         f, n = self.args.function, self._names
         if f.existing_function_arn is not None:
-            # Invoked, not managed: its role, logs and concurrency are the owner's.
+            # Invoked, not managed: its role, logs and concurrency are the owner's. The dispatcher
+            # speaks the shim's protocol, so the owner fronts their handler with the shim: this
+            # layer carries it (docs/dispatch.md, "An existing function").
             self.function_name = pulumi.Output.from_input(self.args.function_name)
             self.function_arn = pulumi.Output.from_input(f.existing_function_arn)
             self._invoke_arn = self.function_arn
+            layer_zip = build_layer(BUILD_DIR)
+            layer = aws.lambda_.LayerVersion(
+                f"{self._name}-runtime-layer",
+                layer_name=n.runtime_layer,
+                description="s3ep shim: handler s3ep_shim.handler, yours in S3EP_HANDLER",
+                code=pulumi.FileArchive(str(layer_zip.path)),
+                source_code_hash=layer_zip.sha256_b64,
+                compatible_runtimes=list(RUNTIMES),
+                opts=self._child,
+            )
+            self.runtime_layer_arn = layer.arn
             return
         assert f.source_dir is not None and f.handler is not None  # enforced by the model
 
@@ -369,20 +404,26 @@ class S3EventProcessor(pulumi.ComponentResource):
                 function_dlq.arn,
             ),
         )
-        package = build_package(f.source_dir, BUILD_DIR)
+        # The shim (s3ep_shim.py, next to the user's code) paces and validates, then calls the
+        # user's handler, named in S3EP_HANDLER.
+        package = build_package(f.source_dir, BUILD_DIR, extra_files=shim_files())
         function = aws.lambda_.Function(
             f"{self._name}-function",
             name=n.function,
             role=role.arn,
             runtime=f.runtime,
-            handler=f.handler,
+            handler=SHIM_HANDLER,
             code=pulumi.FileArchive(str(package.path)),
             source_code_hash=package.sha256_b64,
             memory_size=f.memory_size,
             timeout=f.timeout,
             architectures=[f.architecture],
             environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables={"POWERTOOLS_SERVICE_NAME": self._name, **f.environment}
+                variables={
+                    "POWERTOOLS_SERVICE_NAME": self._name,
+                    **f.environment,
+                    HANDLER_ENV: f.handler,
+                }
             ),
             layers=f.layers or None,
             reserved_concurrent_executions=(
@@ -452,9 +493,10 @@ class S3EventProcessor(pulumi.ComponentResource):
                 state_machine_arn,
             ),
             _json(
-                lambda queue, dlq, fn: iam.dispatcher_policy(
+                lambda queue, dlq, lease, fn: iam.dispatcher_policy(
                     queue_arn=queue,
                     dlq_arn=dlq,
+                    lease_queue_arn=lease,
                     function_arn=fn,
                     queue_kms_key_arn=cfg.queue.kms_key_arn,
                     tracing=d.tracing,
@@ -462,6 +504,7 @@ class S3EventProcessor(pulumi.ComponentResource):
                 ),
                 self._queue.arn,
                 self._dlq.arn,
+                self._lease.arn,
                 self.function_arn,
             ),
         )
@@ -470,13 +513,15 @@ class S3EventProcessor(pulumi.ComponentResource):
             name=n.state_machine,
             type=d.workflow_type,
             role_arn=role.arn,
-            definition=pulumi.Output.all(self._queue.url, self._dlq.url, self._invoke_arn).apply(
+            definition=pulumi.Output.all(
+                self._queue.url, self._dlq.url, self._lease.url, self._invoke_arn
+            ).apply(
                 lambda v: json.dumps(
                     definition(
-                        d,
-                        DispatcherTargets(queue_url=v[0], dlq_url=v[1], function_arn=v[2]),
-                        function_timeout=cfg.function.timeout,
-                        invoke_worst_seconds=cfg.invoke_worst_case_seconds(),
+                        cfg,
+                        DispatcherTargets(
+                            queue_url=v[0], dlq_url=v[1], lease_url=v[2], function_arn=v[3]
+                        ),
                     ),
                     indent=2,
                 )

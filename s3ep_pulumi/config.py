@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -33,12 +33,36 @@ from s3ep_pulumi.naming import Names
 # visibility timeout that is too short makes a message visible again while it is still being
 # processed, and it is then processed twice.
 DISPATCH_OVERHEAD_SECONDS = 30
+# Seconds one message's bookkeeping may take after its invocation: the delete or visibility
+# change, with its retries (1 + 2 + 4 s of backoff) and latency.
+MESSAGE_OVERHEAD_SECONDS = 10
+# Bytes an SQS message adds to the state payload beyond its body: receipt handle (~400 B),
+# message id, MD5 and attributes, with room to spare.
+MESSAGE_ENVELOPE_BYTES = 2_048
+# Part of a state's 256 KiB payload kept for everything but the received messages.
+PAYLOAD_HEADROOM_BYTES = 32_768
+# A lease outlives its execution's budget by this much, so it only expires if the execution died.
+LEASE_MARGIN_SECONDS = 60
+# Share of the 25,000-event history limit a STANDARD execution plans to use.
+HISTORY_BUDGET_SHARE = 0.8
+# STANDARD history events, worst cases, from the definition's longest paths (each state entered
+# and exited: 2; each task attempt scheduled/started/ended: 3; an SQS task retries 3 times).
+# tests/test_dispatcher.py checks a measured history against them.
+SQS_TASK_EVENTS_WORST = 2 + 3 * 4
+# per execution: Init, Probe, HasWork, Offer, Take, Leased, Hold, Lanes, ReleaseLease, Done
+HISTORY_EVENTS_FIXED = 2 + 2 + SQS_TASK_EVENTS_WORST * 4 + 2 * 5 + 6
+# per lane round: Receive, AnyMessages, Batch (4 Map events), CountRound, NextRound
+HISTORY_EVENTS_PER_ROUND = SQS_TASK_EVENTS_WORST + 2 + 4 + 2 + 2
+# Smallest start window worth running an execution for.
+MIN_START_WINDOW_SECONDS = 10
 
 KmsArn = Annotated[
     str,
     Field(pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_+=.@-]+$"),
 ]
 EventType = Literal["created", "deleted"]
+Runtime = Literal["python3.11", "python3.12", "python3.13"]
+RUNTIMES: tuple[str, ...] = get_args(Runtime)
 AWS_MANAGED_SQS_KEY = re.compile(r"(^|:)alias/aws/sqs$")
 
 
@@ -133,10 +157,15 @@ class QueueConfig(_Section):
         description="Seconds a dead letter is kept. Default 1209600 (14 days, the maximum).",
     )
     max_message_size_bytes: int = Field(
-        262_144,
+        16_384,
         ge=limits.SQS_MESSAGE_SIZE_MIN_BYTES,
         le=limits.SQS_MESSAGE_SIZE_MAX_BYTES,
-        description="Largest message accepted, bytes. Default 262144 (256 KiB).",
+        description=(
+            "Largest message accepted, bytes. An event body is about 1 KiB (S3 keys are at most "
+            "1 KiB); a lane's batch of messages must fit a Step Functions state (256 KiB). "
+            "Larger messages are refused by SQS, and EventBridge puts them in the rule's DLQ. "
+            "Default 16384 (16 KiB)."
+        ),
     )
     kms_key_arn: KmsArn | None = Field(
         None,
@@ -187,14 +216,21 @@ class DispatchConfig(_Section):
         ),
     )
     max_concurrency: int = Field(
-        10, ge=1, le=1000, description="Most function invocations in flight at once. Default 10."
+        10,
+        ge=1,
+        le=limits.INLINE_MAP_CONCURRENCY_MAX,
+        description=(
+            "Most function invocations in flight at once: the dispatcher runs this many lanes, "
+            "each invoking one message at a time. Default 10."
+        ),
     )
     rate_per_second: float | None = Field(
         None,
         gt=0,
         le=1000,
         description=(
-            "Most invocation starts per second, spread evenly. Default: no rate limit (only "
+            "Most invocation starts per second, spread evenly to the millisecond: any window of "
+            "W >= 1 s holds at most ceil(rate x W) + 1 starts. Default: no rate limit (only "
             "max_concurrency applies)."
         ),
     )
@@ -202,7 +238,16 @@ class DispatchConfig(_Section):
         10,
         ge=1,
         le=limits.SQS_RECEIVE_MAX_MESSAGES,
-        description="Messages per SQS receive. Default 10.",
+        description="Messages one lane receives at a time (one SQS request). Default 10.",
+    )
+    failed_retry_delay_seconds: int = Field(
+        30,
+        ge=0,
+        le=limits.SQS_VISIBILITY_TIMEOUT_MAX_SECONDS,
+        description=(
+            "Seconds a failed message stays hidden before it is tried again (its visibility "
+            "is set to this when it fails). Default 30."
+        ),
     )
     poll_interval_minutes: int = Field(
         1, ge=1, le=60, description="Minutes between scheduled poller starts. Default 1."
@@ -218,8 +263,9 @@ class DispatchConfig(_Section):
         ge=30,
         le=3600,
         description=(
-            "Time budget of one poller execution, seconds; it then hands over to a new "
-            "execution. EXPRESS executions must finish within 300 s. Default 240."
+            "Time budget of one poller execution, seconds. It starts no invocation once what is "
+            "left could not finish in time, releases its lease and ends; the next scheduled "
+            "poller carries on. EXPRESS executions must finish within 300 s. Default 240."
         ),
     )
     retry: RetryConfig = Field(default_factory=RetryConfig)
@@ -235,6 +281,13 @@ class DispatchConfig(_Section):
     def spacing_seconds(self) -> float:
         """Seconds between two invocation starts; 0 without a rate limit."""
         return 1.0 / self.rate_per_second if self.rate_per_second else 0.0
+
+    def pace_wait_worst_seconds(self) -> float:
+        """Longest a lane waits for its next start slot: one lane period, plus the second a
+        Step Functions Wait can add (it wakes on whole seconds)."""
+        if not self.rate_per_second:
+            return 0.0
+        return self.max_concurrency / self.rate_per_second + limits.WAIT_RESOLUTION_SECONDS
 
 
 class VpcConfig(_Section):
@@ -266,9 +319,7 @@ class FunctionConfig(_Section):
         pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?$",
         description="Invoke this existing function instead of creating one from source_dir.",
     )
-    runtime: Literal["python3.11", "python3.12", "python3.13"] = Field(
-        "python3.12", description="Lambda runtime. Default python3.12."
-    )
+    runtime: Runtime = Field("python3.12", description="Lambda runtime. Default python3.12.")
     memory_size: int = Field(
         256,
         ge=limits.LAMBDA_MEMORY_MIN_MB,
@@ -352,19 +403,91 @@ class S3EventProcessorArgs(_Section):
         attempts = self.dispatch.retry.max_attempts + 1
         return attempts * self.function.timeout + self.dispatch.retry.total_delay_seconds()
 
+    def message_worst_case_seconds(self) -> float:
+        """Longest one message takes in its lane: wait for a slot, invoke, delete."""
+        return (
+            self.dispatch.pace_wait_worst_seconds()
+            + self.invoke_worst_case_seconds()
+            + MESSAGE_OVERHEAD_SECONDS
+        )
+
     def in_flight_worst_case_seconds(self) -> int:
         """Longest a received message can stay in flight before it is deleted, in seconds.
 
-        One receive yields up to `batch_size` messages; the Map runs them `max_concurrency` at a
-        time, so the last one waits for ceil(batch / concurrency) - 1 earlier invocations. With a
-        rate limit, the last start is also staggered (batch - 1) spacings after the first, rounded
-        up to whole seconds (Step Functions waits in whole seconds).
+        A lane receives up to `batch_size` messages and invokes them one after the other, so the
+        last one waits for every earlier one of its batch: receive wait + batch x (slot wait +
+        invocation + delete) + overhead.
         """
         d = self.dispatch
-        waves = math.ceil(d.batch_size / d.max_concurrency)
-        stagger = math.ceil((d.batch_size - 1) * d.spacing_seconds())
-        worst = stagger + waves * self.invoke_worst_case_seconds() + DISPATCH_OVERHEAD_SECONDS
+        worst = (
+            d.receive_wait_seconds
+            + d.batch_size * self.message_worst_case_seconds()
+            + DISPATCH_OVERHEAD_SECONDS
+        )
         return math.ceil(worst)
+
+    def tail_worst_case_seconds(self) -> int:
+        """Longest an execution can run after its start window closed: the last started
+        handler runs to its timeout (+5 s of Lambda latency), one transient retry waits its
+        longest delay and answers 'expired', then the lanes release and the lease is freed."""
+        f, r = self.function, self.dispatch.retry
+        return math.ceil(
+            limits.WAIT_RESOLUTION_SECONDS
+            + f.timeout
+            + 5
+            + (r.max_delay_seconds if r.max_attempts else 0)
+            + DISPATCH_OVERHEAD_SECONDS
+        )
+
+    def start_window_seconds(self) -> int:
+        """Seconds after an execution starts during which it may start invocations."""
+        return self.dispatch.max_execution_seconds - self.tail_worst_case_seconds()
+
+    def lease_seconds(self) -> int:
+        """How long a poller holds the lease: its whole budget, plus a margin."""
+        return self.dispatch.max_execution_seconds + LEASE_MARGIN_SECONDS
+
+    def history_events_per_message_worst(self) -> int:
+        """History events one received message can add: its Map iteration (2), IsS3Event (2),
+        Invoke twice (a deferral) with every Lambda attempt, Outcome twice, Pace, and its final
+        SQS task with every retry."""
+        attempts = self.dispatch.retry.max_attempts + 1
+        invoke = 2 + 3 * attempts
+        return 2 + 2 + 2 * invoke + 2 * 2 + 2 + SQS_TASK_EVENTS_WORST
+
+    def history_events_worst(self, rounds: int, messages: int) -> int:
+        """Most history events of a STANDARD execution that ran `rounds` lane rounds in all
+        (the last, empty receive of each lane included) over `messages` received messages."""
+        lanes = self.dispatch.max_concurrency
+        return (
+            HISTORY_EVENTS_FIXED
+            + 2 * lanes
+            + rounds * HISTORY_EVENTS_PER_ROUND
+            + messages * self.history_events_per_message_worst()
+        )
+
+    def lane_rounds(self) -> int | None:
+        """Full receives per lane per STANDARD execution, so its history stays within
+        HISTORY_BUDGET_SHARE of the limit. EXPRESS executions have no history limit: None (the
+        start window bounds them)."""
+        d = self.dispatch
+        if d.workflow_type != "STANDARD":
+            return None
+        budget = limits.STANDARD_HISTORY_EVENTS_MAX * HISTORY_BUDGET_SHARE
+        lanes = d.max_concurrency
+        rounds = 0
+        while (
+            self.history_events_worst(lanes * (rounds + 2), lanes * d.batch_size * (rounds + 1))
+            <= budget
+        ):
+            rounds += 1
+        return rounds
+
+    def lane_batch_bytes(self) -> int:
+        """Largest state payload a lane's received batch can make."""
+        return self.dispatch.batch_size * (
+            self.queue.max_message_size_bytes + MESSAGE_ENVELOPE_BYTES
+        )
 
     @property
     def visibility_timeout_seconds(self) -> int:
@@ -398,7 +521,7 @@ def _cross_field_problems(args: S3EventProcessorArgs) -> list[Problem]:
     return [
         *_bucket_problems(args.bucket),
         *_queue_problems(args),
-        *_dispatch_problems(args.dispatch),
+        *_dispatch_problems(args),
         *_function_problems(args),
         *_name_problems(args),
     ]
@@ -456,8 +579,8 @@ def _queue_problems(args: S3EventProcessorArgs) -> list[Problem]:
             (
                 ("queue", "visibility_timeout_seconds"),
                 f"must be at least {worst} s, the longest a received message can stay in flight "
-                "(batch, stagger, function timeout and retries; see docs/dispatch.md); raise it "
-                "or omit it to use that value",
+                "(a lane invokes its batch one by one: slot waits, function timeout and retries; "
+                "see docs/dispatch.md); raise it or omit it to use that value",
                 q.visibility_timeout_seconds,
             )
         )
@@ -474,7 +597,8 @@ def _queue_problems(args: S3EventProcessorArgs) -> list[Problem]:
     return out
 
 
-def _dispatch_problems(d: DispatchConfig) -> list[Problem]:
+def _dispatch_problems(args: S3EventProcessorArgs) -> list[Problem]:
+    d = args.dispatch
     out: list[Problem] = []
     if (
         d.workflow_type == "EXPRESS"
@@ -486,6 +610,39 @@ def _dispatch_problems(d: DispatchConfig) -> list[Problem]:
                 f"an EXPRESS execution must end within {limits.EXPRESS_DURATION_MAX_SECONDS} s; "
                 "set at most 270 (leave time for the last batch) or use STANDARD",
                 d.max_execution_seconds,
+            )
+        )
+    elif args.start_window_seconds() < MIN_START_WINDOW_SECONDS:
+        out.append(
+            (
+                ("dispatch", "max_execution_seconds"),
+                f"leaves {args.start_window_seconds()} s to start invocations after keeping "
+                f"{args.tail_worst_case_seconds()} s for the last one to finish (function "
+                "timeout, one retry delay, overhead); raise it, lower function.timeout or "
+                "dispatch.retry.max_delay_seconds",
+                d.max_execution_seconds,
+            )
+        )
+    payload_budget = limits.STATE_PAYLOAD_MAX_BYTES - PAYLOAD_HEADROOM_BYTES
+    if args.lane_batch_bytes() > payload_budget:
+        out.append(
+            (
+                ("queue", "max_message_size_bytes"),
+                f"a lane's batch of {d.batch_size} messages could reach "
+                f"{args.lane_batch_bytes()} bytes, over the {payload_budget} bytes a Step "
+                "Functions state may hold for them; lower it or dispatch.batch_size",
+                args.queue.max_message_size_bytes,
+            )
+        )
+    rounds = args.lane_rounds()
+    if rounds is not None and rounds < 1:
+        out.append(
+            (
+                ("dispatch", "batch_size"),
+                f"a STANDARD execution with {d.max_concurrency} lanes of {d.batch_size} messages "
+                f"could exceed {limits.STANDARD_HISTORY_EVENTS_MAX} history events in one "
+                "round; lower it or dispatch.max_concurrency, or use EXPRESS",
+                d.batch_size,
             )
         )
     return out

@@ -25,6 +25,7 @@ from typing import Any
 import boto3
 
 from s3ep_pulumi.capture import Capture
+from s3ep_pulumi.runtime import s3ep_shim
 
 EMULATOR_CONFIG: dict[str, Any] = {
     "stepfunctions": {"execute_state_machine": True},
@@ -47,11 +48,39 @@ class Recorder:
     """Every handler call, thread-safe (the Map runs iterations in threads)."""
 
     invocations: list[Invocation] = field(default_factory=list)
+    throttles: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, invocation: Invocation) -> None:
         with self._lock:
             self.invocations.append(invocation)
+
+    def throttled(self) -> None:
+        with self._lock:
+            self.throttles += 1
+
+    def starts(self) -> list[float]:
+        return sorted(i.start for i in self.invocations)
+
+    def keys(self) -> list[str]:
+        return [i.key for i in self.invocations]
+
+    def max_starts_in_window(self, seconds: float) -> int:
+        """Most handler starts inside any closed window of `seconds`."""
+        starts = self.starts()
+        j, best = 0, 0
+        for i, s in enumerate(starts):
+            while j < len(starts) and starts[j] <= s + seconds:
+                j += 1
+            best = max(best, j - i)
+        return best
+
+    def start_rate(self) -> float:
+        """Starts per second from the first start to the last."""
+        starts = self.starts()
+        if len(starts) < 2:
+            return 0.0
+        return (len(starts) - 1) / (starts[-1] - starts[0])
 
     def max_in_flight(self) -> int:
         edges = sorted(
@@ -66,8 +95,13 @@ class Recorder:
 
 
 @contextmanager
-def patched_seams(handler: Handler) -> Iterator[Recorder]:
-    """Route moto's Lambda invokes to `handler` and apply input transformers to S3 events."""
+def patched_seams(
+    handler: Handler, throttle: Callable[[dict[str, Any]], bool] | None = None
+) -> Iterator[Recorder]:
+    """Route moto's Lambda invokes through the shim to `handler`, and apply input transformers
+    to S3 events. `throttle(payload)` true answers that invoke as Lambda does when the function
+    is out of concurrency (TooManyRequestsException), before anything runs."""
+    from moto.awslambda.exceptions import LambdaClientError
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.events.models import Rule
 
@@ -81,17 +115,27 @@ def patched_seams(handler: Handler) -> Iterator[Recorder]:
         headers: Any,
         response_headers: Any,
     ) -> str:
-        event = json.loads(body)
-        key = str(event.get("s3_details", {}).get("key"))
-        start = time.monotonic()
+        payload = json.loads(body)
+        if throttle is not None and throttle(payload):
+            recorder.throttled()
+            raise LambdaClientError("TooManyRequestsException", "Rate Exceeded.")
         try:
-            result = handler(event, None)
+            result = s3ep_shim.dispatch(payload, None, recorded)
         except Exception as error:  # the handler's failure is Lambda's "Unhandled" error
-            recorder.add(Invocation(key, start, time.monotonic(), type(error).__name__))
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorMessage": str(error), "errorType": type(error).__name__})
-        recorder.add(Invocation(key, start, time.monotonic(), None))
         return json.dumps(result)
+
+    def recorded(event: dict[str, Any], context: Any) -> Any:
+        key = str(event["s3_details"]["key"])
+        start = time.time()
+        try:
+            result = handler(event, context)
+        except Exception as error:
+            recorder.add(Invocation(key, start, time.time(), type(error).__name__))
+            raise
+        recorder.add(Invocation(key, start, time.time(), None))
+        return result
 
     original_send = Rule.send_to_targets
 
@@ -114,6 +158,7 @@ class Emulated:
     bucket: str
     queue_url: str
     dlq_url: str
+    lease_url: str
     state_machine_arn: str
 
     def counts(self) -> dict[str, int]:
@@ -132,22 +177,45 @@ class Emulated:
             )
         return out
 
+    def start_poller(self, name: str) -> str:
+        """Start one execution as the schedule would; its ARN."""
+        sfn = boto3.client("stepfunctions")
+        return str(
+            sfn.start_execution(
+                stateMachineArn=self.state_machine_arn, name=name, input='{"trigger": "schedule"}'
+            )["executionArn"]
+        )
+
+    def wait(self, execution_arn: str, timeout: float = 120) -> dict[str, Any]:
+        """Wait for an execution to end; its description."""
+        sfn = boto3.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while (desc := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {execution_arn} still running after {timeout} s")
+            time.sleep(0.05)
+        return dict(desc)
+
     def run_poller(self, name: str, timeout: float = 120) -> dict[str, Any]:
         """Start one execution as the schedule would and wait for it to end."""
+        return self.wait(self.start_poller(name), timeout)
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
         sfn = boto3.client("stepfunctions")
-        arn = sfn.start_execution(
-            stateMachineArn=self.state_machine_arn, name=name, input='{"trigger": "schedule"}'
-        )["executionArn"]
-        deadline = time.monotonic() + timeout
-        while (desc := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"execution {name} still running after {timeout} s")
-            time.sleep(0.1)
-        return dict(desc)
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+        while True:
+            page = sfn.get_execution_history(**kwargs)
+            events += page["events"]
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
 
 
 def _queue_attributes(inputs: dict[str, Any], queue_arns: dict[str, str]) -> dict[str, str]:
     attrs = {}
+    if inputs.get("fifoQueue"):
+        attrs["FifoQueue"] = "true"
     for wire, attr in (
         ("visibilityTimeoutSeconds", "VisibilityTimeout"),
         ("messageRetentionSeconds", "MessageRetentionPeriod"),
@@ -190,7 +258,7 @@ def materialise(capture: Capture, *, visibility_timeout: int | None = None) -> E
     urls: dict[str, str] = {}
     for q in queues:
         attrs = _queue_attributes(q.inputs, arns)
-        if visibility_timeout is not None and "VisibilityTimeout" in attrs:
+        if visibility_timeout is not None and "redrivePolicy" in q.inputs:
             attrs["VisibilityTimeout"] = str(visibility_timeout)
         url = sqs.create_queue(QueueName=q.inputs["name"], Attributes=attrs)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
@@ -237,6 +305,9 @@ def materialise(capture: Capture, *, visibility_timeout: int | None = None) -> E
     )["stateMachineArn"]
 
     queue = next(r for r in queues if "redrivePolicy" in r.inputs)
+    lease = next(r for r in queues if r.inputs.get("fifoQueue"))
     dlq_arn = json.loads(queue.inputs["redrivePolicy"])["deadLetterTargetArn"]
     dlq = next(r for r in queues if r.state["arn"] == dlq_arn)
-    return Emulated(bucket, urls[queue.state["url"]], urls[dlq.state["url"]], arn)
+    return Emulated(
+        bucket, urls[queue.state["url"]], urls[dlq.state["url"]], urls[lease.state["url"]], arn
+    )

@@ -134,20 +134,31 @@ def dispatcher_policy(
     *,
     queue_arn: str,
     dlq_arn: str,
+    lease_queue_arn: str,
     function_arn: str,
     queue_kms_key_arn: str | None,
     tracing: bool,
     logging: bool,
 ) -> Doc:
-    """The dispatcher may receive from and delete on its queue, park malformed messages in the
-    DLQ, and invoke its function (any version or alias of it)."""
+    """The dispatcher may probe, receive from and delete on its queue, park malformed messages in
+    the DLQ, take and release its lease, and invoke its function (any version or alias of it)."""
     statements = [
         _allow(
             "DrainQueue",
-            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"],
+            [
+                "sqs:GetQueueAttributes",
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+            ],
             [queue_arn],
         ),
         _allow("ParkMalformedMessages", ["sqs:SendMessage"], [dlq_arn]),
+        _allow(
+            "HoldLease",
+            ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
+            [lease_queue_arn],
+        ),
         _allow("InvokeFunction", ["lambda:InvokeFunction"], [function_arn, f"{function_arn}:*"]),
     ]
     if queue_kms_key_arn:

@@ -10,6 +10,8 @@ from typing import Final
 SQS_QUEUE_NAME_MAX: Final = 80
 # https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html (FunctionName, name only)
 LAMBDA_FUNCTION_NAME_MAX: Final = 64
+# https://docs.aws.amazon.com/lambda/latest/api/API_PublishLayerVersion.html (LayerName)
+LAMBDA_LAYER_NAME_MAX: Final = 140
 # https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html
 STATE_MACHINE_NAME_MAX: Final = 80
 # https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
@@ -49,6 +51,9 @@ LAMBDA_ENV_MAX_BYTES: Final = 4_096
 STANDARD_HISTORY_EVENTS_MAX: Final = 25_000
 EXPRESS_DURATION_MAX_SECONDS: Final = 300
 STATE_PAYLOAD_MAX_BYTES: Final = 262_144  # 256 KiB
+# https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html: an inline Map runs
+# at most 40 iterations at once.
+INLINE_MAP_CONCURRENCY_MAX: Final = 40
 # https://docs.aws.amazon.com/step-functions/latest/dg/state-wait.html: integer seconds only.
 WAIT_RESOLUTION_SECONDS: Final = 1
 

@@ -17,6 +17,8 @@ class Names:
 
     queue: str
     dlq: str
+    lease_queue: str
+    runtime_layer: str
     function: str
     function_dlq: str
     function_role: str
@@ -37,6 +39,8 @@ class Names:
         return cls(
             queue=f"{prefix}-queue",
             dlq=f"{prefix}-dlq",
+            lease_queue=f"{prefix}-lease.fifo",
+            runtime_layer=f"{prefix}-s3ep-runtime",
             function=function_name,
             function_dlq=f"{prefix}-function-dlq",
             function_role=f"{prefix}-function-role",
@@ -65,6 +69,8 @@ class Names:
 NAME_LIMITS: dict[str, int] = {
     "queue": limits.SQS_QUEUE_NAME_MAX,
     "dlq": limits.SQS_QUEUE_NAME_MAX,
+    "lease_queue": limits.SQS_QUEUE_NAME_MAX,
+    "runtime_layer": limits.LAMBDA_LAYER_NAME_MAX,
     "function_dlq": limits.SQS_QUEUE_NAME_MAX,
     "rule_dlq": limits.SQS_QUEUE_NAME_MAX,
     "function": limits.LAMBDA_FUNCTION_NAME_MAX,

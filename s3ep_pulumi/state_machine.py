@@ -1,28 +1,34 @@
 """The dispatcher's Amazon States Language definition, generated from Python dicts.
 
-One execution runs rounds until the queue is empty or its round budget is spent:
+One execution (started by the schedule) does:
 
-    Receive -> AnyMessages? -> Dispatch (Map, MaxConcurrency) -> NextRound? -> Receive ...
+    Init -> Probe (queue empty? -> Idle) -> Offer + Take the lease (held? -> Busy)
+         -> Lanes: a Map of `max_concurrency` lanes -> Release the lease
 
-Each Map iteration handles one message:
+Each lane is a worker that invokes one message at a time, so at most `max_concurrency`
+invocations are ever in flight; the lease (one FIFO message group) keeps a second execution
+from running lanes at the same time. A lane loops:
 
-    Pace (Wait, only with a rate limit) -> IsS3Event? -> Invoke -> Succeeded? -> Delete
-                                               |            |           `-> (failed: kept)
-                                               |            `-> Catch -> (failed: kept)
-                                               `-> Quarantine (to DLQ) -> DeleteQuarantined
+    Receive (up to batch_size) -> Batch (a Map, one message at a time) -> NextRound?
 
-A failed message is NOT deleted: it becomes visible again after the visibility timeout and the
-queue's redrive policy moves it to the DLQ after `max_receive_count` receives.
+and each message goes:
+
+    IsS3Event? -> Invoke (the shim paces the start to the lane's slot)
+        ok -> Delete           failed / raised -> Retry later (visibility = retry delay)
+        deferred -> Pace (Wait) -> Invoke          expired -> Release (visible again now)
+        malformed / not an S3 event -> Quarantine (to the DLQ) -> DeleteQuarantined
+
+A message is deleted only after its invocation succeeded. A failed one becomes visible again
+after `failed_retry_delay_seconds`, and the queue's redrive policy moves it to the DLQ after
+`max_receive_count` receives. Only JSONPath is used (JSONata needs a JVM in the emulator).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
-from s3ep_pulumi import limits
-from s3ep_pulumi.config import DispatchConfig
+from s3ep_pulumi.config import S3EventProcessorArgs
 from s3ep_pulumi.event_pattern import BODY_SHAPE
 
 State = dict[str, Any]
@@ -38,42 +44,19 @@ TRANSIENT_LAMBDA_ERRORS = [
     "Lambda.ResourceNotReadyException",
 ]
 TRANSIENT_SDK_ERRORS = ["Sqs.SdkClientException", "Sqs.SqsException", "States.Timeout"]
+LEASE_GROUP = "s3ep-lease"
+# Seconds Lambda itself may add to a run (cold start, network) beyond the function's timeout.
+INVOKE_LATENCY_SECONDS = 5
 
 
 @dataclass(frozen=True)
 class DispatcherTargets:
-    """The ARNs and URLs the definition refers to."""
+    """The URLs and ARNs the definition refers to."""
 
     queue_url: str
     dlq_url: str
+    lease_url: str
     function_arn: str
-
-
-def pacing_delays(batch_size: int, rate_per_second: float | None) -> list[int]:
-    """Whole seconds each of a batch's messages waits before its invocation starts.
-
-    Step Functions waits in whole seconds, so with a rate limit R the i-th message of a batch
-    starts floor(i / R) seconds into the round: never more than ceil(R) starts per second.
-    Without a rate limit every delay is 0 and only MaxConcurrency bounds the starts.
-    """
-    if not rate_per_second:
-        return [0] * batch_size
-    return [math.floor(i / rate_per_second) for i in range(batch_size)]
-
-
-def round_worst_case_seconds(dispatch: DispatchConfig, invoke_worst_seconds: float) -> int:
-    """Longest one round (receive + dispatch of one batch) can take."""
-    waves = math.ceil(dispatch.batch_size / dispatch.max_concurrency)
-    stagger = max(pacing_delays(dispatch.batch_size, dispatch.rate_per_second))
-    return math.ceil(dispatch.receive_wait_seconds + stagger + waves * invoke_worst_seconds)
-
-
-def max_rounds(dispatch: DispatchConfig, invoke_worst_seconds: float) -> int:
-    """Rounds one execution may run so that it always ends within its time budget."""
-    budget = dispatch.max_execution_seconds
-    if dispatch.workflow_type == "EXPRESS":
-        budget = min(budget, limits.EXPRESS_DURATION_MAX_SECONDS - 30)
-    return max(1, budget // round_worst_case_seconds(dispatch, invoke_worst_seconds))
 
 
 def _retry(errors: list[str], attempts: int, interval: int, backoff: float, cap: int) -> State:
@@ -87,39 +70,39 @@ def _retry(errors: list[str], attempts: int, interval: int, backoff: float, cap:
     }
 
 
-def _sqs_retry() -> list[State]:
-    return [_retry(TRANSIENT_SDK_ERRORS, 3, 1, 2.0, 10)]
+def _sqs(action: str, parameters: dict[str, Any], **fields: Any) -> State:
+    """An `aws-sdk:sqs` task, retried on transient SQS errors (1 + 2 + 4 s at most)."""
+    return {
+        "Type": "Task",
+        "Resource": f"arn:aws:states:::aws-sdk:sqs:{action}",
+        "Parameters": parameters,
+        "Retry": [_retry(TRANSIENT_SDK_ERRORS, 3, 1, 2.0, 4)],
+        **fields,
+    }
 
 
-def _iteration(
-    dispatch: DispatchConfig, targets: DispatcherTargets, function_timeout: int
-) -> State:
-    """States run for each received message."""
-    r = dispatch.retry
-    states: dict[str, State] = {}
-    if dispatch.rate_per_second:
-        states["Pace"] = {"Type": "Wait", "SecondsPath": "$.delay", "Next": "IsS3Event"}
-    states |= {
+def _message_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, State]:
+    """States run for one received message. Each path ends with {"expired": bool}."""
+    d, r = args.dispatch, args.dispatch.retry
+    handle = {"QueueUrl": t.queue_url, "ReceiptHandle.$": "$.message.ReceiptHandle"}
+    return {
         "IsS3Event": {
             "Type": "Choice",
             "Comment": "Only bodies shaped by the rule's input transformer reach the function.",
             "Choices": [
-                {
-                    "Variable": "$.message.Body",
-                    "StringMatches": BODY_SHAPE,
-                    "Next": "Invoke",
-                }
+                {"Variable": "$.message.Body", "StringMatches": BODY_SHAPE, "Next": "Invoke"}
             ],
             "Default": "Quarantine",
         },
         "Invoke": {
             "Type": "Task",
+            "Comment": "The shim waits for the lane's start slot, then runs the handler.",
             "Resource": "arn:aws:states:::lambda:invoke",
             "Parameters": {
-                "FunctionName": targets.function_arn,
-                "Payload.$": "States.StringToJson($.message.Body)",
+                "FunctionName": t.function_arn,
+                "Payload": {"body.$": "$.message.Body", "s3ep.$": "$.control"},
             },
-            "TimeoutSeconds": function_timeout + 5,
+            "TimeoutSeconds": args.function.timeout + INVOKE_LATENCY_SECONDS,
             "ResultSelector": {"payload.$": "$.Payload"},
             "ResultPath": "$.result",
             "Retry": [
@@ -131,169 +114,285 @@ def _iteration(
                     r.max_delay_seconds,
                 )
             ],
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}],
-            "Next": "Succeeded",
-        },
-        "Succeeded": {
-            "Type": "Choice",
-            "Comment": "A statusCode >= 400 in the result is a failure, like a raised error.",
-            "Choices": [
-                {
-                    "And": [
-                        {"Variable": "$.result.payload.statusCode", "IsPresent": True},
-                        {"Variable": "$.result.payload.statusCode", "IsNumeric": True},
-                        {
-                            "Variable": "$.result.payload.statusCode",
-                            "NumericGreaterThanEquals": 400,
-                        },
-                    ],
-                    "Next": "FailedStatus",
-                }
+            "Catch": [
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RetryLater"}
             ],
-            "Default": "Delete",
+            "Next": "Outcome",
         },
-        "Delete": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::aws-sdk:sqs:deleteMessage",
-            "Parameters": {
-                "QueueUrl": targets.queue_url,
-                "ReceiptHandle.$": "$.message.ReceiptHandle",
-            },
-            "ResultSelector": {"deleted": True},
-            "Retry": _sqs_retry(),
-            "End": True,
+        "Outcome": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.result.payload.outcome", "StringEquals": "ok", "Next": "Delete"},
+                {
+                    "Variable": "$.result.payload.outcome",
+                    "StringEquals": "deferred",
+                    "Next": "Pace",
+                },
+                {
+                    "Variable": "$.result.payload.outcome",
+                    "StringEquals": "expired",
+                    "Next": "Release",
+                },
+                {
+                    "Variable": "$.result.payload.outcome",
+                    "StringEquals": "malformed",
+                    "Next": "Quarantine",
+                },
+            ],
+            "Default": "RetryLater",
         },
-        "FailedStatus": {
-            "Type": "Pass",
-            "Comment": "Kept in the queue: visible again after the visibility timeout.",
-            "Parameters": {
-                "failed": True,
-                "messageId.$": "$.message.MessageId",
-                "statusCode.$": "$.result.payload.statusCode",
-            },
-            "End": True,
+        "Pace": {
+            "Type": "Wait",
+            "Comment": "The lane's slot is far off: wait here (free) rather than in Lambda.",
+            "SecondsPath": "$.result.payload.wait_seconds",
+            "Next": "Invoke",
         },
-        "Failed": {
-            "Type": "Pass",
-            "Comment": "Kept in the queue: visible again after the visibility timeout.",
-            "Parameters": {
-                "failed": True,
-                "messageId.$": "$.message.MessageId",
-                "error.$": "$.error",
-            },
-            "End": True,
-        },
-        "Quarantine": {
-            "Type": "Task",
-            "Comment": "Not an S3 event: park it in the DLQ without invoking the function.",
-            "Resource": "arn:aws:states:::aws-sdk:sqs:sendMessage",
-            "Parameters": {
-                "QueueUrl": targets.dlq_url,
+        "Delete": _sqs("deleteMessage", handle, ResultSelector={"expired": False}, End=True),
+        "RetryLater": _sqs(
+            "changeMessageVisibility",
+            {**handle, "VisibilityTimeout": d.failed_retry_delay_seconds},
+            Comment="Failed: kept, visible again after the retry delay (DLQ after max receives).",
+            ResultSelector={"expired": False},
+            End=True,
+        ),
+        "Release": _sqs(
+            "changeMessageVisibility",
+            {**handle, "VisibilityTimeout": 0},
+            Comment="Not started before the window closed: visible again at once.",
+            ResultSelector={"expired": True},
+            End=True,
+        ),
+        "Quarantine": _sqs(
+            "sendMessage",
+            {
+                "QueueUrl": t.dlq_url,
                 "MessageBody.$": "$.message.Body",
                 "MessageAttributes": {
                     "s3ep-reason": {"DataType": "String", "StringValue": "not an S3 event"}
                 },
             },
-            "ResultPath": None,
-            "Retry": _sqs_retry(),
-            "Next": "DeleteQuarantined",
-        },
-        "DeleteQuarantined": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::aws-sdk:sqs:deleteMessage",
-            "Parameters": {
-                "QueueUrl": targets.queue_url,
-                "ReceiptHandle.$": "$.message.ReceiptHandle",
+            Comment="Not an S3 event: park it in the DLQ without running the handler.",
+            ResultPath=None,
+            Next="DeleteQuarantined",
+        ),
+        "DeleteQuarantined": _sqs(
+            "deleteMessage", handle, ResultSelector={"expired": False}, End=True
+        ),
+    }
+
+
+def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, State]:
+    """States of one lane: receive a batch, invoke it message by message, repeat."""
+    d = args.dispatch
+    rounds = args.lane_rounds()
+    next_round: list[State] = [
+        {"Variable": "$.expired", "BooleanEquals": True, "Next": "WindowClosed"},
+    ]
+    if rounds is not None:
+        next_round.append(
+            {"Variable": "$.round", "NumericGreaterThanEquals": rounds, "Next": "RoundsSpent"}
+        )
+    return {
+        "Receive": _sqs(
+            "receiveMessage",
+            {
+                "QueueUrl": t.queue_url,
+                "MaxNumberOfMessages": d.batch_size,
+                "WaitTimeSeconds": d.receive_wait_seconds,
             },
-            "ResultSelector": {"quarantined": True},
-            "Retry": _sqs_retry(),
+            ResultSelector={"messages.$": "$"},
+            ResultPath="$.received",
+            Next="AnyMessages",
+        ),
+        "AnyMessages": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.received.messages.Messages", "IsPresent": True, "Next": "Batch"}
+            ],
+            "Default": "Drained",
+        },
+        "Batch": {
+            "Type": "Map",
+            "Comment": "One message at a time: a lane has at most one invocation in flight.",
+            "ItemsPath": "$.received.messages.Messages",
+            "MaxConcurrency": 1,
+            "ItemSelector": {
+                "message.$": "$$.Map.Item.Value",
+                "control": {
+                    "lane.$": "$.lane",
+                    "lanes": d.max_concurrency,
+                    "rate": d.rate_per_second,
+                    "started.$": "$.started",
+                    "start_by": args.start_window_seconds(),
+                },
+            },
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": "IsS3Event",
+                "States": _message_states(args, t),
+            },
+            "ResultSelector": {"flags.$": "$[*].expired"},
+            "ResultPath": "$.outcomes",
+            "Next": "CountRound",
+        },
+        "CountRound": {
+            "Type": "Pass",
+            "Parameters": {
+                "lane.$": "$.lane",
+                "started.$": "$.started",
+                "round.$": "States.MathAdd($.round, 1)",
+                "expired.$": "States.ArrayContains($.outcomes.flags, true)",
+            },
+            "Next": "NextRound",
+        },
+        "NextRound": {"Type": "Choice", "Choices": next_round, "Default": "Receive"},
+        "Drained": {
+            "Type": "Pass",
+            "Parameters": {"lane.$": "$.lane", "ended": "drained"},
+            "End": True,
+        },
+        "WindowClosed": {
+            "Type": "Pass",
+            "Parameters": {"lane.$": "$.lane", "ended": "window closed"},
+            "End": True,
+        },
+        "RoundsSpent": {
+            "Type": "Pass",
+            "Parameters": {"lane.$": "$.lane", "ended": "rounds spent"},
             "End": True,
         },
     }
-    start = "Pace" if dispatch.rate_per_second else "IsS3Event"
-    return {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": start, "States": states}
 
 
-def definition(
-    dispatch: DispatchConfig,
-    targets: DispatcherTargets,
-    *,
-    function_timeout: int,
-    invoke_worst_seconds: float,
-) -> dict[str, Any]:
-    """The whole state machine definition for these targets and settings."""
-    rounds = max_rounds(dispatch, invoke_worst_seconds)
+def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[str, Any]:
+    """The whole state machine definition for these settings and targets."""
+    d = args.dispatch
+    lease = {"QueueUrl": targets.lease_url}
+    lanes: dict[str, State] = _lane_states(args, targets)
+    if args.lane_rounds() is None:
+        lanes.pop("RoundsSpent")
+    rate = f", at most {d.rate_per_second:g} starts/s" if d.rate_per_second else ""
     return {
         "Comment": (
-            f"s3ep dispatcher: drains the queue into the function, at most "
-            f"{dispatch.max_concurrency} in flight"
-            + (
-                f", at most {dispatch.rate_per_second:g} starts/s"
-                if dispatch.rate_per_second
-                else ""
-            )
-            + f", {rounds} rounds per execution."
+            f"s3ep dispatcher: {d.max_concurrency} lanes drain the queue into the function, at "
+            f"most {d.max_concurrency} in flight{rate}; starts for {args.start_window_seconds()} s."
         ),
         "StartAt": "Init",
         "States": {
             "Init": {
                 "Type": "Pass",
                 "Parameters": {
-                    "round": 0,
-                    "delays": pacing_delays(dispatch.batch_size, dispatch.rate_per_second),
+                    "started.$": "$$.State.EnteredTime",
+                    "lanes": list(range(d.max_concurrency)),
                 },
-                "Next": "Receive",
+                "Next": "Probe",
             },
-            "Receive": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::aws-sdk:sqs:receiveMessage",
-                "Parameters": {
-                    "QueueUrl": targets.queue_url,
-                    "MaxNumberOfMessages": dispatch.batch_size,
-                    "WaitTimeSeconds": dispatch.receive_wait_seconds,
+            "Probe": _sqs(
+                "getQueueAttributes",
+                {"QueueUrl": targets.queue_url, "AttributeNames": ["ApproximateNumberOfMessages"]},
+                Comment="An empty queue ends the execution here: the cheapest idle poll.",
+                ResultSelector={"visible.$": "$.Attributes.ApproximateNumberOfMessages"},
+                ResultPath="$.probe",
+                Next="HasWork",
+            ),
+            "HasWork": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.probe.visible", "StringEquals": "0", "Next": "Idle"}],
+                "Default": "Offer",
+            },
+            "Offer": _sqs(
+                "sendMessage",
+                {
+                    **lease,
+                    "MessageBody": "lease",
+                    "MessageGroupId": LEASE_GROUP,
+                    "MessageDeduplicationId.$": "$$.Execution.Name",
                 },
-                "ResultSelector": {"messages.$": "$"},
-                "ResultPath": "$.received",
-                "Retry": _sqs_retry(),
-                "Next": "AnyMessages",
-            },
-            "AnyMessages": {
+                Comment="Make sure a lease token exists (one per execution, deduplicated).",
+                ResultPath=None,
+                Next="Take",
+            ),
+            "Take": _sqs(
+                "receiveMessage",
+                {
+                    **lease,
+                    "MaxNumberOfMessages": 1,
+                    "VisibilityTimeout": args.lease_seconds(),
+                    "WaitTimeSeconds": 0,
+                },
+                Comment=(
+                    "A FIFO group hands out nothing while one of its messages is in flight: "
+                    "receiving a token means no other execution holds the lease."
+                ),
+                ResultSelector={"messages.$": "$"},
+                ResultPath="$.lease",
+                Next="Leased",
+            ),
+            "Leased": {
                 "Type": "Choice",
                 "Choices": [
+                    {"Variable": "$.lease.messages.Messages", "IsPresent": True, "Next": "Hold"}
+                ],
+                "Default": "Busy",
+            },
+            "Hold": {
+                "Type": "Pass",
+                "Parameters": {
+                    "started.$": "$.started",
+                    "lanes.$": "$.lanes",
+                    "token.$": "$.lease.messages.Messages[0]",
+                },
+                "Next": "Lanes",
+            },
+            "Lanes": {
+                "Type": "Map",
+                "ItemsPath": "$.lanes",
+                "MaxConcurrency": d.max_concurrency,
+                "ItemSelector": {
+                    "lane.$": "$$.Map.Item.Value",
+                    "started.$": "$.started",
+                    "round": 0,
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "Receive",
+                    "States": lanes,
+                },
+                "ResultPath": "$.lanes",
+                "Catch": [
                     {
-                        "Variable": "$.received.messages.Messages",
-                        "IsPresent": True,
-                        "Next": "Dispatch",
+                        "ErrorEquals": ["States.ALL"],
+                        "ResultPath": "$.error",
+                        "Next": "ReleaseAfterError",
                     }
                 ],
-                "Default": "Drained",
+                "Next": "ReleaseLease",
             },
-            "Dispatch": {
-                "Type": "Map",
-                "ItemsPath": "$.received.messages.Messages",
-                "MaxConcurrency": dispatch.max_concurrency,
-                "ItemSelector": {
-                    "message.$": "$$.Map.Item.Value",
-                    "delay.$": "States.ArrayGetItem($.delays, $$.Map.Item.Index)",
-                },
-                "ItemProcessor": _iteration(dispatch, targets, function_timeout),
-                "ResultPath": None,
-                "Next": "CountRound",
+            "ReleaseLease": _sqs(
+                "deleteMessage",
+                {**lease, "ReceiptHandle.$": "$.token.ReceiptHandle"},
+                ResultPath=None,
+                Next="Done",
+            ),
+            "ReleaseAfterError": _sqs(
+                "deleteMessage",
+                {**lease, "ReceiptHandle.$": "$.token.ReceiptHandle"},
+                ResultPath=None,
+                Next="LanesFailed",
+            ),
+            "LanesFailed": {
+                "Type": "Fail",
+                "Error": "s3ep.LanesFailed",
+                "Cause": (
+                    "A lane failed unexpectedly; its messages reappear after their visibility "
+                    "timeout."
+                ),
             },
-            "CountRound": {
-                "Type": "Pass",
-                "Parameters": {"round.$": "States.MathAdd($.round, 1)", "delays.$": "$.delays"},
-                "Next": "NextRound",
-            },
-            "NextRound": {
-                "Type": "Choice",
-                "Choices": [{"Variable": "$.round", "NumericLessThan": rounds, "Next": "Receive"}],
-                "Default": "BudgetSpent",
-            },
-            "BudgetSpent": {
+            "Busy": {
                 "Type": "Succeed",
-                "Comment": "The next scheduled poller carries on with what is left.",
+                "Comment": "Another execution holds the lease and is draining the queue.",
             },
-            "Drained": {"Type": "Succeed"},
+            "Idle": {"Type": "Succeed"},
+            "Done": {"Type": "Succeed"},
         },
     }

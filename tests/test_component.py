@@ -18,6 +18,15 @@ FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:img-processor"
 MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:img-dispatcher"
 
 
+LEASE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:img-lease.fifo"
+
+
+def invoke_state(definition: dict) -> dict:
+    """The Invoke task inside Lanes -> Batch."""
+    lane = definition["States"]["Lanes"]["ItemProcessor"]["States"]
+    return lane["Batch"]["ItemProcessor"]["States"]["Invoke"]
+
+
 def statements(doc: dict) -> list[dict]:
     return doc["Statement"]
 
@@ -35,7 +44,7 @@ def allowed(doc: dict) -> dict[str, list[str]]:
 def test_every_child_is_parented_to_the_component_and_typed(minimal: Capture) -> None:
     component = minimal.one("s3ep:index:S3EventProcessor")
     assert component.name == "images"
-    assert len(minimal.resources) == 28
+    assert len(minimal.resources) == 30
     assert all(r.name.startswith("images-") for r in minimal.resources if r is not component)
 
 
@@ -107,9 +116,10 @@ def test_queues_use_sqs_managed_encryption_by_default(minimal: Capture) -> None:
 
 
 def test_queue_visibility_timeout_is_the_dispatchers_worst_case(minimal: Capture) -> None:
-    # 4 attempts x 60 s + retries 1+2+4 s + 30 s overhead, one wave of 10 messages
+    # a lane's 10 messages one after the other, each (4 attempts x 60 s + retries 1+2+4 s +
+    # 10 s of bookkeeping), after a 2 s receive wait, + 30 s overhead
     queue = minimal.one("aws:sqs/queue:Queue", "images-queue")
-    assert queue.inputs["visibilityTimeoutSeconds"] == 277
+    assert queue.inputs["visibilityTimeoutSeconds"] == 2 + 10 * (247 + 10) + 30
 
 
 def test_dispatcher_role_may_invoke_only_this_function_and_touch_only_this_queue(
@@ -119,12 +129,15 @@ def test_dispatcher_role_may_invoke_only_this_function_and_touch_only_this_queue
     assert policy.inputs["role"] == "img-dispatcher-role"
     grants = allowed(policy.prop("policy"))
     assert grants["lambda:InvokeFunction"] == [FUNCTION_ARN, f"{FUNCTION_ARN}:*"]
-    assert grants["sqs:ReceiveMessage"] == [QUEUE_ARN]
-    assert grants["sqs:DeleteMessage"] == [QUEUE_ARN]
-    assert grants["sqs:SendMessage"] == [DLQ_ARN]
+    assert grants["sqs:GetQueueAttributes"] == [QUEUE_ARN]
+    assert grants["sqs:ChangeMessageVisibility"] == [QUEUE_ARN]
+    assert grants["sqs:ReceiveMessage"] == [QUEUE_ARN, LEASE_ARN]
+    assert grants["sqs:DeleteMessage"] == [QUEUE_ARN, LEASE_ARN]
+    assert grants["sqs:SendMessage"] == [DLQ_ARN, LEASE_ARN]
     non_wildcard = {a for a, res in grants.items() if res != ["*"]}
     assert non_wildcard == {
         "lambda:InvokeFunction",
+        "sqs:GetQueueAttributes",
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility",
@@ -132,6 +145,19 @@ def test_dispatcher_role_may_invoke_only_this_function_and_touch_only_this_queue
     }
     wildcard = {a for a, res in grants.items() if res == ["*"]}
     assert all(a.startswith(("xray:", "logs:")) for a in wildcard)
+
+
+def test_the_lease_is_a_fifo_queue_held_for_the_executions_budget_plus_a_margin(
+    minimal: Capture,
+) -> None:
+    lease = minimal.one("aws:sqs/queue:Queue", "images-lease")
+    assert lease.inputs["name"] == "img-lease.fifo"
+    assert lease.inputs["fifoQueue"] is True
+    assert lease.inputs["visibilityTimeoutSeconds"] == 240 + 60
+    assert lease.inputs["messageRetentionSeconds"] == 240 + 60 + 60
+    take = minimal.one("aws:sfn/stateMachine:StateMachine").prop("definition")["States"]["Take"]
+    assert take["Parameters"]["VisibilityTimeout"] == 300
+    assert take["Parameters"]["QueueUrl"].endswith("/img-lease.fifo")
 
 
 def test_dispatcher_trust_is_scoped_to_this_account_and_state_machine(minimal: Capture) -> None:
@@ -152,8 +178,10 @@ def test_state_machine_uses_its_role_and_targets_this_queue_and_function(
     assert machine.inputs["type"] == "EXPRESS"
     assert machine.inputs["roleArn"] == f"arn:aws:iam::{ACCOUNT_ID}:role/img-dispatcher-role"
     states = machine.prop("definition")["States"]
-    assert states["Receive"]["Parameters"]["QueueUrl"] == QUEUE_URL
-    iteration = states["Dispatch"]["ItemProcessor"]["States"]
+    assert states["Probe"]["Parameters"]["QueueUrl"] == QUEUE_URL
+    lane = states["Lanes"]["ItemProcessor"]["States"]
+    assert lane["Receive"]["Parameters"]["QueueUrl"] == QUEUE_URL
+    iteration = lane["Batch"]["ItemProcessor"]["States"]
     assert iteration["Invoke"]["Parameters"]["FunctionName"] == FUNCTION_ARN
     assert iteration["Delete"]["Parameters"]["QueueUrl"] == QUEUE_URL
     assert iteration["Quarantine"]["Parameters"]["QueueUrl"] == DLQ_URL
@@ -200,7 +228,9 @@ def test_function_is_packaged_deterministically_and_logs_to_its_group(minimal: C
     function = minimal.one("aws:lambda/function:Function")
     again = evaluate(MINIMAL).one("aws:lambda/function:Function")
     assert function.inputs["sourceCodeHash"] == again.inputs["sourceCodeHash"]
-    assert function.inputs["handler"] == "app.handler"
+    # the shim fronts the user's handler, named in S3EP_HANDLER
+    assert function.inputs["handler"] == "s3ep_shim.handler"
+    assert function.inputs["environment"]["variables"]["S3EP_HANDLER"] == "app.handler"
     assert function.inputs["runtime"] == "python3.12"
     assert function.inputs["architectures"] == ["arm64"]
     assert function.inputs["loggingConfig"] == {
@@ -287,7 +317,7 @@ def test_provisioned_concurrency_lives_on_an_alias_the_dispatcher_invokes() -> N
         "provisionedConcurrentExecutions": 3,
     }
     machine = capture.one("aws:sfn/stateMachine:StateMachine")
-    invoke = machine.prop("definition")["States"]["Dispatch"]["ItemProcessor"]["States"]["Invoke"]
+    invoke = invoke_state(machine.prop("definition"))
     assert invoke["Parameters"]["FunctionName"] == f"{FUNCTION_ARN}:live"
     assert capture.one("aws:lambda/function:Function").inputs["publish"] is True
 
@@ -311,15 +341,18 @@ def test_existing_function_is_invoked_not_created() -> None:
     capture = evaluate({"name_prefix": "img", "function": {"existing_function_arn": arn}})
     assert capture.of_type("aws:lambda/function:Function") == []
     definition = capture.one("aws:sfn/stateMachine:StateMachine").prop("definition")
-    invoke = definition["States"]["Dispatch"]["ItemProcessor"]["States"]["Invoke"]
-    assert invoke["Parameters"]["FunctionName"] == arn
+    assert invoke_state(definition)["Parameters"]["FunctionName"] == arn
+    # the shim, for the owner to put in front of their handler
+    layer = capture.one("aws:lambda/layerVersion:LayerVersion")
+    assert layer.inputs["layerName"] == "img-s3ep-runtime"
+    assert layer.inputs["compatibleRuntimes"] == ["python3.11", "python3.12", "python3.13"]
 
 
 def test_tags_reach_every_taggable_resource() -> None:
     capture = evaluate(config(tags={"Owner": "data"}))
     tagged = [r for r in capture.resources if "tags" in r.inputs]
-    # bucket, 4 queues, 2 log groups, 3 roles, function, state machine, rule
-    assert len(tagged) == 13
+    # bucket, 5 queues, 2 log groups, 3 roles, function, state machine, rule
+    assert len(tagged) == 14
     for r in tagged:
         assert r.inputs["tags"] == {"s3ep:processor": "images", "Owner": "data"}, r.name
 

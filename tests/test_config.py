@@ -52,7 +52,7 @@ def test_camel_case_aliases_are_accepted() -> None:
     assert args.queue.max_receive_count == 3
 
 
-def test_worst_case_in_flight_counts_waves_stagger_timeouts_and_retries() -> None:
+def test_worst_case_in_flight_counts_a_lanes_batch_slot_waits_timeouts_and_retries() -> None:
     args = S3EventProcessorArgs.model_validate(
         config(
             dispatch={"batch_size": 10, "max_concurrency": 5, "rate_per_second": 2},
@@ -63,14 +63,36 @@ def test_worst_case_in_flight_counts_waves_stagger_timeouts_and_retries() -> Non
             },
         )
     )
-    # stagger ceil(9 / 2) = 5; 2 waves x (4 attempts x 10 s + 1 + 2 + 4 s); 30 s overhead
-    assert args.in_flight_worst_case_seconds() == 5 + 2 * 47 + 30
-    assert args.visibility_timeout_seconds == 129
+    # one message: a lane period 5 / 2 s + 1 s of Wait resolution, 4 attempts x 10 s + retry
+    # delays 1 + 2 + 4 s, 10 s of bookkeeping; a lane's 10 in a row after a 2 s receive wait,
+    # + 30 s overhead
+    assert args.message_worst_case_seconds() == 3.5 + 47 + 10
+    assert args.in_flight_worst_case_seconds() == 2 + 10 * 60.5 + 30
+    assert args.visibility_timeout_seconds == 637
+
+
+def test_an_execution_starts_work_until_only_the_last_invocations_tail_is_left() -> None:
+    args = S3EventProcessorArgs.model_validate(config())
+    # 1 s Wait resolution + 60 s timeout + 5 s latency + one 30 s retry delay + 30 s overhead
+    assert args.tail_worst_case_seconds() == 126
+    assert args.start_window_seconds() == 240 - 126
+    assert args.lease_seconds() == 300
+    assert args.lane_rounds() is None  # EXPRESS: bounded by time, not by history
+
+
+def test_a_standard_execution_plans_its_rounds_to_stay_within_the_history_limit() -> None:
+    args = S3EventProcessorArgs.model_validate(config(dispatch={"workflow_type": "STANDARD"}))
+    assert args.history_events_per_message_worst() == 52
+    rounds = args.lane_rounds()
+    assert rounds == 3
+    # 10 lanes x (rounds + the final empty receive), 10 lanes x rounds x 10 messages
+    assert args.history_events_worst(10 * (rounds + 1), 10 * rounds * 10) <= 20_000
+    assert args.history_events_worst(10 * (rounds + 2), 10 * (rounds + 1) * 10) > 20_000
 
 
 def test_configured_visibility_timeout_is_kept_when_it_covers_the_worst_case() -> None:
-    args = S3EventProcessorArgs.model_validate(config(queue={"visibility_timeout_seconds": 900}))
-    assert args.visibility_timeout_seconds == 900
+    args = S3EventProcessorArgs.model_validate(config(queue={"visibility_timeout_seconds": 3600}))
+    assert args.visibility_timeout_seconds == 3600
 
 
 INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
@@ -160,11 +182,50 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "queue.visibility_timeout_seconds",
-                "must be at least 277 s, the longest a received message can stay in flight "
-                "(batch, stagger, function timeout and retries; see docs/dispatch.md); raise it "
-                "or omit it to use that value",
+                "must be at least 2602 s, the longest a received message can stay in flight "
+                "(a lane invokes its batch one by one: slot waits, function timeout and retries; "
+                "see docs/dispatch.md); raise it or omit it to use that value",
             )
         ],
+    ),
+    (
+        "an execution budget that leaves no time to start work",
+        config(dispatch={"max_execution_seconds": 120}),
+        [
+            (
+                "dispatch.max_execution_seconds",
+                "leaves -6 s to start invocations after keeping 126 s for the last one to finish "
+                "(function timeout, one retry delay, overhead); raise it, lower function.timeout "
+                "or dispatch.retry.max_delay_seconds",
+            )
+        ],
+    ),
+    (
+        "a lane's batch that could overflow a state's payload",
+        config(queue={"max_message_size_bytes": 262_144}),
+        [
+            (
+                "queue.max_message_size_bytes",
+                "a lane's batch of 10 messages could reach 2641920 bytes, over the 229376 bytes a "
+                "Step Functions state may hold for them; lower it or dispatch.batch_size",
+            )
+        ],
+    ),
+    (
+        "a STANDARD round that could overflow the history",
+        config(dispatch={"workflow_type": "STANDARD", "max_concurrency": 40}),
+        [
+            (
+                "dispatch.batch_size",
+                "a STANDARD execution with 40 lanes of 10 messages could exceed 25000 history "
+                "events in one round; lower it or dispatch.max_concurrency, or use EXPRESS",
+            )
+        ],
+    ),
+    (
+        "more lanes than an inline Map runs at once",
+        config(dispatch={"max_concurrency": 41}),
+        [("dispatch.max_concurrency", "Input should be less than or equal to 40")],
     ),
     (
         "EXPRESS budget over 5 minutes",
@@ -315,9 +376,9 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
             ),
             (
                 "queue.visibility_timeout_seconds",
-                "must be at least 277 s, the longest a received message can stay in flight "
-                "(batch, stagger, function timeout and retries; see docs/dispatch.md); raise it "
-                "or omit it to use that value",
+                "must be at least 2602 s, the longest a received message can stay in flight "
+                "(a lane invokes its batch one by one: slot waits, function timeout and retries; "
+                "see docs/dispatch.md); raise it or omit it to use that value",
             ),
             (
                 "function.handler",

@@ -1,0 +1,351 @@
+"""The dispatcher's guarantees, end to end in moto (docs/dispatch.md states them).
+
+Each test declares a processor under mocks, materialises what the component declared into moto
+(S3 -> EventBridge -> SQS -> Step Functions, the handler run in-process behind the shim at moto's
+Lambda seam), uploads objects and runs pollers as the schedule would. Assertions are on the
+recorded handler calls (start and end times) and on the queues.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import pytest
+from conftest import config, evaluate
+from moto import mock_aws
+
+from s3ep_pulumi.config import S3EventProcessorArgs
+from s3ep_pulumi.emulator import EMULATOR_CONFIG, Emulated, Recorder, materialise, patched_seams
+
+pytestmark = pytest.mark.emulator
+
+FAST = {
+    "queue": {"max_receive_count": 2},
+    "dispatch": {"receive_wait_seconds": 0, "failed_retry_delay_seconds": 0},
+    "function": {"timeout": 5},
+}
+RUNS = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(k, v)
+
+
+def settings(**overrides: dict[str, Any]) -> dict[str, Any]:
+    """FAST with sections overridden (one level deep)."""
+    merged = {k: dict(v) for k, v in FAST.items()}
+    for section, values in overrides.items():
+        merged[section] = {**merged.get(section, {}), **values}
+    return config(**merged)
+
+
+@contextmanager
+def pipeline(
+    raw: dict[str, Any],
+    handler: Callable[[dict[str, Any], Any], Any],
+    throttle: Callable[[dict[str, Any]], bool] | None = None,
+) -> Iterator[tuple[Emulated, Recorder]]:
+    capture = evaluate(raw)
+    with mock_aws(config=EMULATOR_CONFIG), patched_seams(handler, throttle) as recorder:
+        yield materialise(capture), recorder
+
+
+def upload(emu: Emulated, keys: list[str]) -> None:
+    s3 = boto3.client("s3")
+    for key in keys:
+        s3.put_object(Bucket=emu.bucket, Key=key, Body=b"x")
+
+
+def poll(emu: Emulated) -> dict[str, Any]:
+    result = emu.run_poller(f"poll-{next(RUNS)}")
+    assert result["status"] == "SUCCEEDED", result
+    return result
+
+
+def sleeping(seconds: float) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        time.sleep(seconds)
+        return {"statusCode": 200}
+
+    return handler
+
+
+def keys(n: int, prefix: str = "uploads/") -> list[str]:
+    return [f"{prefix}{i:03d}.jpg" for i in range(n)]
+
+
+# --- 1. concurrency -------------------------------------------------------------------------------
+
+
+def test_a_burst_is_processed_exactly_once_with_at_most_max_concurrency_in_flight() -> None:
+    with pipeline(settings(dispatch={"max_concurrency": 3}), sleeping(0.05)) as (emu, rec):
+        upload(emu, keys(30))
+        poll(emu)
+        assert emu.counts() == {"queue": 0, "dlq": 0}
+    assert sorted(rec.keys()) == keys(30)
+    assert rec.max_in_flight() == 3  # the limit is reached, never passed
+
+
+def test_overlapping_pollers_share_one_lease_so_the_limit_holds_across_them() -> None:
+    with pipeline(settings(dispatch={"max_concurrency": 2}), sleeping(0.05)) as (emu, rec):
+        upload(emu, keys(40))  # more than the 2 lanes x 10 the first poller holds at a time
+        # the schedule fires twice at once, and a third time while the first is still running
+        first, second = emu.start_poller("a"), emu.start_poller("b")
+        time.sleep(0.3)
+        third = emu.start_poller("c")
+        ends = [emu.wait(arn) for arn in (first, second, third)]
+        assert [e["status"] for e in ends] == ["SUCCEEDED"] * 3
+        assert sorted(state_entered(emu, arn)[-1] for arn in (first, second, third)) == [
+            "Busy",
+            "Busy",
+            "Done",
+        ]
+        assert emu.counts() == {"queue": 0, "dlq": 0}
+    assert sorted(rec.keys()) == keys(40)
+    assert rec.max_in_flight() == 2
+
+
+def state_entered(emu: Emulated, execution_arn: str) -> list[str]:
+    return [
+        e["stateEnteredEventDetails"]["name"]
+        for e in emu.history(execution_arn)
+        if e["type"].endswith("StateEntered") and "stateEnteredEventDetails" in e
+    ]
+
+
+# --- 2. rate and 3. throughput --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rate", "lanes"), [(5.0, 4), (2.5, 3)])
+def test_starts_are_spread_evenly_at_the_configured_rate(rate: float, lanes: int) -> None:
+    duration = 0.05
+    # a backlog: every lane gets several batches (a lane receives batch_size at a time)
+    raw = settings(dispatch={"max_concurrency": lanes, "rate_per_second": rate, "batch_size": 2})
+    with pipeline(raw, sleeping(duration)) as (emu, rec):
+        upload(emu, keys(20))
+        poll(emu)
+    assert sorted(rec.keys()) == keys(20)
+    for window in (1.0, 1.5, 2.0, 2.5, 3.0, 4.0):
+        assert rec.max_starts_in_window(window) <= math.ceil(rate * window) + 1, window
+    assert rec.start_rate() >= 0.8 * min(rate, lanes / duration)
+    assert rec.max_in_flight() <= lanes
+
+
+def test_without_a_rate_limit_the_lanes_keep_max_concurrency_busy() -> None:
+    duration, lanes = 0.3, 4
+    raw = settings(dispatch={"max_concurrency": lanes, "batch_size": 4})
+    with pipeline(raw, sleeping(duration)) as (emu, rec):
+        upload(emu, keys(32))
+        poll(emu)
+    assert sorted(rec.keys()) == keys(32)
+    assert rec.start_rate() >= 0.8 * lanes / duration
+
+
+# --- 4. no loss -----------------------------------------------------------------------------------
+
+
+def test_keys_outside_the_filters_never_reach_the_queue() -> None:
+    raw = settings(bucket={"prefixes": ["uploads/"], "suffixes": [".jpg", ".png"]})
+    with pipeline(raw, sleeping(0)) as (emu, rec):
+        upload(
+            emu, ["uploads/a.jpg", "uploads/b.png", "uploads/c.txt", "other/d.jpg", "uploads.jpg"]
+        )
+        assert emu.counts() == {"queue": 2, "dlq": 0}
+        poll(emu)
+        assert emu.counts() == {"queue": 0, "dlq": 0}
+    assert sorted(rec.keys()) == ["uploads/a.jpg", "uploads/b.png"]
+
+
+def raising(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    raise RuntimeError(f"downstream refused {event['s3_details']['key']}")
+
+
+def test_a_handler_that_always_fails_sends_every_message_to_the_dlq_after_max_receives(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pipeline(settings(dispatch={"max_concurrency": 2}), raising) as (emu, rec):
+        upload(emu, keys(6))
+        poll(emu)
+        assert emu.counts() == {"queue": 0, "dlq": 6}
+    # each message was invoked max_receive_count (2) times; the next receive dead-lettered it
+    assert Counter(rec.keys()) == {k: 2 for k in keys(6)}
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted((r["key"], r["error"]) for r in records) == sorted(
+        (k, "RuntimeError") for k in keys(6) for _ in range(2)
+    )
+    assert records[0]["message"].startswith("downstream refused uploads/")
+
+
+def test_intermittent_failures_are_retried_until_they_succeed() -> None:
+    attempts: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def flaky(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        key = event["s3_details"]["key"]
+        with lock:
+            attempts[key] += 1
+            first = attempts[key] == 1
+        if first and key.endswith(("0.jpg", "5.jpg")):
+            raise ConnectionError("downstream hiccup")
+        return {"statusCode": 200}
+
+    with pipeline(settings(queue={"max_receive_count": 3}), flaky) as (emu, _):
+        upload(emu, keys(10))
+        poll(emu)
+        assert emu.counts() == {"queue": 0, "dlq": 0}
+    assert attempts == {k: 2 if k.endswith(("0.jpg", "5.jpg")) else 1 for k in keys(10)}
+
+
+def test_a_status_code_of_400_or_more_is_a_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        bad = "bad" in event["s3_details"]["key"]
+        return {"statusCode": 500 if bad else 204}
+
+    with pipeline(settings(), answer) as (emu, rec):
+        upload(emu, ["uploads/bad.jpg", *keys(4)])
+        poll(emu)
+        assert emu.counts() == {"queue": 0, "dlq": 1}
+    assert Counter(rec.keys()) == {"uploads/bad.jpg": 2, **{k: 1 for k in keys(4)}}
+    record = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert (record["key"], record["statusCode"], record["outcome"]) == (
+        "uploads/bad.jpg",
+        500,
+        "failed",
+    )
+
+
+def test_a_message_that_is_not_an_s3_event_is_dead_lettered_without_running_the_handler() -> None:
+    almost = (
+        '{"s3_details": {"bucket": "b", "key": "k", "event_type": "e", "event_time": "t", '
+        '"object": {not json}}}'
+    )
+    with pipeline(settings(), sleeping(0)) as (emu, rec):
+        sqs = boto3.client("sqs")
+        sqs.send_message(QueueUrl=emu.queue_url, MessageBody="hello")
+        sqs.send_message(QueueUrl=emu.queue_url, MessageBody=almost)
+        upload(emu, keys(5))
+        poll(emu)
+        assert emu.counts() == {"queue": 0, "dlq": 2}
+        dead = sqs.receive_message(
+            QueueUrl=emu.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        )["Messages"]
+    assert sorted(rec.keys()) == keys(5)
+    assert sorted(m["Body"] for m in dead) == sorted(["hello", almost])
+    assert {m["MessageAttributes"]["s3ep-reason"]["StringValue"] for m in dead} == {
+        "not an S3 event"
+    }
+
+
+# --- 5. retries -----------------------------------------------------------------------------------
+
+
+def test_throttled_invocations_are_retried_with_backoff_and_not_counted_as_failures() -> None:
+    throttled: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def throttle(payload: dict[str, Any]) -> bool:
+        key = json.loads(payload["body"])["s3_details"]["key"]
+        with lock:
+            throttled[key] += 1
+            return throttled[key] <= 2  # the first two attempts of every message
+
+    raw = settings(
+        dispatch={"retry": {"max_attempts": 3, "interval_seconds": 1, "max_delay_seconds": 1}}
+    )
+    with pipeline(raw, sleeping(0), throttle) as (emu, rec):
+        upload(emu, keys(4))
+        poll(emu)
+        assert emu.counts() == {"queue": 0, "dlq": 0}
+    assert sorted(rec.keys()) == keys(4)  # each handler ran once, after two throttles
+    assert rec.throttles == 8
+
+
+# --- 6. limits ------------------------------------------------------------------------------------
+
+
+def test_a_backlog_larger_than_one_execution_ends_in_time_and_the_next_poller_carries_on() -> None:
+    raw = settings(
+        dispatch={
+            "max_concurrency": 2,
+            "rate_per_second": 2,
+            "max_execution_seconds": 50,
+            "retry": {"max_delay_seconds": 1},
+        },
+        function={"timeout": 1},
+    )
+    args = S3EventProcessorArgs.model_validate(raw)
+    assert args.start_window_seconds() == 12  # 50 s budget - (1 + 1 + 5 + 1 + 30) s of tail
+    with pipeline(raw, sleeping(0.05)) as (emu, rec):
+        upload(emu, keys(40))
+        first = poll(emu)
+        left = emu.counts()
+        poll(emu)
+        poll(emu)
+        assert emu.counts() == {"queue": 0, "dlq": 0}
+    elapsed = (first["stopDate"] - first["startDate"]).total_seconds()
+    assert elapsed < 50
+    assert 0 < left["queue"] < 40  # the first execution stopped starting work in time
+    assert sorted(rec.keys()) == keys(40)  # released messages were processed once, later
+
+
+def test_standard_history_per_message_stays_within_the_planned_worst_case() -> None:
+    throttled: Counter[str] = Counter()
+
+    def throttle(payload: dict[str, Any]) -> bool:
+        key = json.loads(payload["body"])["s3_details"]["key"]
+        throttled[key] += 1
+        return throttled[key] <= 1
+
+    raw = settings(
+        dispatch={
+            "workflow_type": "STANDARD",
+            "max_concurrency": 1,
+            "rate_per_second": 0.4,  # every start but the first waits in a deferral
+            "retry": {"max_attempts": 2, "interval_seconds": 1, "max_delay_seconds": 1},
+        }
+    )
+    with pipeline(raw, raising, throttle) as (emu, rec):
+        upload(emu, keys(2))
+        arn = emu.start_poller("standard")
+        assert emu.wait(arn)["status"] == "SUCCEEDED"
+        events = emu.history(arn)
+    # two messages, each received twice (max_receive_count 2) and failed: 4 receipts, in two
+    # full lane rounds and a last empty one
+    assert len(rec.invocations) == 4
+    assert rec.throttles == 2
+    planned = S3EventProcessorArgs.model_validate(raw).history_events_worst(rounds=3, messages=4)
+    assert len(events) <= planned
+
+
+def test_sqs_refuses_a_message_larger_than_a_lanes_batch_allows() -> None:
+    with pipeline(settings(), sleeping(0)) as (emu, _):
+        sqs = boto3.client("sqs")
+        with pytest.raises(sqs.exceptions.ClientError, match=r"shorter than 16384 bytes"):
+            sqs.send_message(QueueUrl=emu.queue_url, MessageBody="x" * (16_384 + 1))
+
+
+# --- 7. idle cost ---------------------------------------------------------------------------------
+
+
+def test_an_empty_queue_costs_four_state_transitions_per_poll() -> None:
+    raw = settings(dispatch={"workflow_type": "STANDARD"})
+    with pipeline(raw, sleeping(0)) as (emu, rec):
+        arn = emu.start_poller("idle")
+        assert emu.wait(arn)["status"] == "SUCCEEDED"
+        assert state_entered(emu, arn) == ["Init", "Probe", "HasWork", "Idle"]
+    assert rec.invocations == []

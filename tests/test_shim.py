@@ -1,0 +1,175 @@
+"""The shim in front of the user's handler: pacing on the lane grid, outcomes, failure records."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from s3ep_pulumi.runtime import s3ep_shim
+from s3ep_pulumi.runtime.s3ep_shim import dispatch, next_slot
+
+BODY = json.dumps(
+    {
+        "s3_details": {
+            "bucket": "b",
+            "key": "uploads/a.jpg",
+            "event_type": "Object Created",
+            "event_time": "2026-11-29T10:00:00Z",
+            "object": {"key": "uploads/a.jpg", "size": 1},
+        }
+    }
+)
+
+
+class Clock:
+    """A fake clock whose sleep advances time."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+def ok(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {"statusCode": 200, "key": event["s3_details"]["key"]}
+
+
+def control(**overrides: Any) -> dict[str, Any]:
+    return {"lane": 1, "lanes": 4, "rate": 5.0, **overrides}
+
+
+def test_lanes_own_disjoint_grid_points_so_starts_are_never_closer_than_one_step() -> None:
+    # 4 lanes at 5 starts/s: a 0.2 s grid, lane j takes the points n with n % 4 == j
+    slots = {lane: next_slot(1000.0, lane, 4, 5.0) for lane in range(4)}
+    assert slots == pytest.approx({0: 1000.0, 1: 1000.2, 2: 1000.4, 3: 1000.6})
+    for tenth in range(0, 200, 7):
+        for lane in range(4):
+            slot = next_slot(1000.0 + tenth / 10, lane, 4, 5.0)
+            assert round(slot / 0.2) % 4 == lane
+            assert slot >= 1000.0 + tenth / 10 - s3ep_shim.TOLERANCE_FRACTION * 0.2
+
+
+def test_a_start_a_little_late_keeps_its_slot_and_a_later_one_takes_the_next() -> None:
+    step = 0.2
+    tolerance = s3ep_shim.TOLERANCE_FRACTION * step  # 0.05 s
+    assert next_slot(1000.0 + tolerance * 0.9, 0, 4, 5.0) == 1000.0
+    assert next_slot(1000.0 + tolerance * 1.1, 0, 4, 5.0) == pytest.approx(1000.8)
+
+
+def test_the_shim_sleeps_until_the_lanes_slot_then_runs_the_handler() -> None:
+    clock = Clock(1000.05)
+    result = dispatch({"body": BODY, "s3ep": control()}, None, ok, clock=clock, sleep=clock.sleep)
+    assert result == {"outcome": "ok", "result": {"statusCode": 200, "key": "uploads/a.jpg"}}
+    # slot 1000.2, then it holds the slot until it is out of tolerance for the next call
+    assert clock.slept == [0.15, 0.05]
+
+
+def test_a_far_slot_is_waited_for_in_step_functions_not_in_lambda() -> None:
+    clock = Clock(1000.05)
+    result = dispatch(
+        {"body": BODY, "s3ep": control(lanes=4, rate=0.5, lane=2)},
+        None,
+        ok,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    # grid of 2 s; lane 2 owns 1004.0: 3.95 s away, wait 3 whole seconds waking >= 0.2 s early
+    assert result == {"outcome": "deferred", "wait_seconds": 3}
+    assert clock.slept == []
+
+
+def test_without_a_rate_the_handler_runs_at_once() -> None:
+    clock = Clock(1000.05)
+    result = dispatch(
+        {"body": BODY, "s3ep": control(rate=None)}, None, ok, clock=clock, sleep=clock.sleep
+    )
+    assert result["outcome"] == "ok"
+    assert clock.slept == []
+
+
+def test_after_the_start_window_nothing_runs() -> None:
+    calls: list[Any] = []
+    clock = Clock(1_800_000_000.0 + 101)  # 101 s after 2027-01-15T08:00:00Z
+    result = dispatch(
+        {"body": BODY, "s3ep": control(started="2027-01-15T08:00:00.000Z", start_by=100)},
+        None,
+        lambda e, c: calls.append(e),
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert result == {"outcome": "expired"}
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("hello", "the message body is not JSON: Expecting value: line 1 column 1 (char 0)"),
+        ('{"s3_details": []}', "the message body has no s3_details object"),
+        ('{"s3_details": {"bucket": "b"}}', "s3_details lacks key, event_type"),
+        (None, "the message body is not a string"),
+    ],
+)
+def test_a_body_that_is_not_an_s3_event_is_malformed_and_the_handler_never_runs(
+    body: Any, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = dispatch({"body": body, "s3ep": control(rate=None)}, None, ok)
+    assert result == {"outcome": "malformed", "reason": reason}
+    assert json.loads(capsys.readouterr().out)["reason"] == reason
+
+
+def test_a_status_code_of_400_or_more_fails_and_leaves_a_record(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    result = dispatch(
+        {"body": BODY, "s3ep": control(rate=None)}, None, lambda e, c: {"statusCode": 503}
+    )
+    assert result == {"outcome": "failed", "statusCode": 503, "result": {"statusCode": 503}}
+    assert json.loads(capsys.readouterr().out) == {
+        "logger": "s3ep_shim",
+        "level": "ERROR",
+        "outcome": "failed",
+        "bucket": "b",
+        "key": "uploads/a.jpg",
+        "statusCode": 503,
+    }
+
+
+def test_a_raising_handler_is_recorded_and_re_raised_for_lambda_to_report(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def boom(event: dict[str, Any], context: Any) -> None:
+        raise TimeoutError("downstream slow")
+
+    with pytest.raises(TimeoutError):
+        dispatch({"body": BODY, "s3ep": control(rate=None)}, None, boom)
+    record = json.loads(capsys.readouterr().out)
+    assert (record["key"], record["error"], record["message"]) == (
+        "uploads/a.jpg",
+        "TimeoutError",
+        "downstream slow",
+    )
+
+
+def test_the_lambda_entry_point_loads_the_handler_named_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    (tmp_path / "user_app.py").write_text(
+        "def handler(event, context):\n    return {'seen': event['s3_details']['key']}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(s3ep_shim, "_HANDLERS", {})
+    monkeypatch.setenv("S3EP_HANDLER", "user_app.handler")
+    result = s3ep_shim.handler({"body": BODY, "s3ep": control(rate=None)}, None)
+    assert result == {"outcome": "ok", "result": {"seen": "uploads/a.jpg"}}
+    monkeypatch.setenv("S3EP_HANDLER", "user_app.nothing_here")
+    with pytest.raises(ValueError, match=r"'user_app\.nothing_here': user_app has no function"):
+        s3ep_shim.handler({"body": BODY}, None)
