@@ -35,7 +35,7 @@ def allowed(doc: dict) -> dict[str, list[str]]:
 def test_every_child_is_parented_to_the_component_and_typed(minimal: Capture) -> None:
     component = minimal.one("s3ep:index:S3EventProcessor")
     assert component.name == "images"
-    assert len(minimal.resources) == 28
+    assert len(minimal.resources) == 29
     assert all(r.name.startswith("images-") for r in minimal.resources if r is not component)
 
 
@@ -321,7 +321,9 @@ def test_tags_reach_every_taggable_resource() -> None:
     # bucket, 4 queues, 2 log groups, 3 roles, function, state machine, rule
     assert len(tagged) == 13
     for r in tagged:
-        assert r.inputs["tags"] == {"s3ep:processor": "images", "Owner": "data"}, r.name
+        # The dispatcher also declares how long it may hold a message (for the policy pack).
+        extra = {"s3ep:in-flight-worst-case-seconds": "277"} if r.name == "images-dispatcher" else {}
+        assert r.inputs["tags"] == {"s3ep:processor": "images", "Owner": "data", **extra}, r.name
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
