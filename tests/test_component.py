@@ -322,7 +322,9 @@ def test_tags_reach_every_taggable_resource() -> None:
     assert len(tagged) == 13
     for r in tagged:
         # The dispatcher also declares how long it may hold a message (for the policy pack).
-        extra = {"s3ep:in-flight-worst-case-seconds": "277"} if r.name == "images-dispatcher" else {}
+        extra = (
+            {"s3ep:in-flight-worst-case-seconds": "277"} if r.name == "images-dispatcher" else {}
+        )
         assert r.inputs["tags"] == {"s3ep:processor": "images", "Owner": "data", **extra}, r.name
 
 
