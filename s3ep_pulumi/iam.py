@@ -10,7 +10,15 @@ from typing import Any
 
 Doc = dict[str, Any]
 
-# Actions that AWS authorises only on Resource "*", and why we grant them.
+_VPC_REASON = (
+    "Lambda in a VPC: Lambda creates and deletes the function's network interfaces with its "
+    "execution role, on ENIs whose ARNs do not exist in advance; AWS documents these actions on "
+    "'*' (AWSLambdaVPCAccessExecutionRole). Granted only when function.vpc is set."
+)
+
+# Actions that AWS authorises only on Resource "*" (or that AWS documents on "*" for this use),
+# and why we grant them. The policy pack (iam-no-wildcard-resource), the parliament lint and
+# docs/security.md all read this one list.
 WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
     "xray:PutTraceSegments": "X-Ray has no resource-level permissions; needed for tracing.",
     "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions; needed for tracing.",
@@ -24,11 +32,11 @@ WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
     "logs:PutResourcePolicy": "Step Functions log delivery (vended logs) requires '*'.",
     "logs:DescribeResourcePolicies": "Step Functions log delivery (vended logs) requires '*'.",
     "logs:DescribeLogGroups": "Step Functions log delivery (vended logs) requires '*'.",
-    "ec2:CreateNetworkInterface": "Lambda in a VPC: ENI actions have no resource scoping.",
-    "ec2:DescribeNetworkInterfaces": "Lambda in a VPC: ENI actions have no resource scoping.",
-    "ec2:DeleteNetworkInterface": "Lambda in a VPC: ENI actions have no resource scoping.",
-    "ec2:AssignPrivateIpAddresses": "Lambda in a VPC: ENI actions have no resource scoping.",
-    "ec2:UnassignPrivateIpAddresses": "Lambda in a VPC: ENI actions have no resource scoping.",
+    "ec2:CreateNetworkInterface": _VPC_REASON,
+    "ec2:DescribeNetworkInterfaces": _VPC_REASON,
+    "ec2:DeleteNetworkInterface": _VPC_REASON,
+    "ec2:AssignPrivateIpAddresses": _VPC_REASON,
+    "ec2:UnassignPrivateIpAddresses": _VPC_REASON,
 }
 XRAY_ACTIONS = [a for a in WILDCARD_RESOURCE_EXCEPTIONS if a.startswith("xray:")]
 LOG_DELIVERY_ACTIONS = [a for a in WILDCARD_RESOURCE_EXCEPTIONS if a.startswith("logs:")]

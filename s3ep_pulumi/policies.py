@@ -451,8 +451,8 @@ def _dlq_retention_covers_source(
                 if dlq_days <= source_days:
                     yield (
                         dlq.urn,
-                        f"messageRetentionSeconds {dlq_days:g} does not exceed its source "
-                        f"{source.name}'s {source_days:g}; dead letters keep their first "
+                        f"messageRetentionSeconds {dlq_days:.0f} does not exceed its source "
+                        f"{source.name}'s {source_days:.0f}; dead letters keep their first "
                         "enqueue time and would expire early",
                     )
 

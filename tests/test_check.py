@@ -182,3 +182,21 @@ def test_pack_files_are_complete() -> None:
     )
     assert "pulumi-policy" in (ROOT / "policy" / "requirements.txt").read_text()
     assert "PolicyPack(" in (ROOT / "policy" / "__main__.py").read_text()
+
+
+def test_security_doc_tables_are_generated_from_the_code() -> None:
+    from s3ep_pulumi.security_docs import OUT, render
+
+    text = (ROOT / OUT).read_text()
+    assert text == render(text), "run `make docs` and commit the result"
+    assert text.count('<a id="') == 36
+
+
+@pytest.mark.parametrize(
+    ("stack", "advisories"),
+    [("dev", {"log-group-kms", "iam-permissions-boundary"}), ("prod", {"log-group-kms"})],
+)
+def test_shipped_stacks_advisory_findings_are_the_documented_ones(
+    stack: str, advisories: set[str]
+) -> None:
+    assert {v.rule for v in check(synth_stack(stack))} == advisories

@@ -228,7 +228,8 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         [
             (
                 "q",
-                "visibilityTimeoutSeconds 60 is below 277, the longest its dispatcher sm may hold a message",
+                "visibilityTimeoutSeconds 60 is below 277, the longest its dispatcher sm may "
+                "hold a message",
             )
         ],
     ),
@@ -244,7 +245,8 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         [
             (
                 "dlq",
-                "messageRetentionSeconds 345600 does not exceed its source q's 1.2096e+06; dead letters keep their first enqueue time and would expire early",
+                "messageRetentionSeconds 345600 does not exceed its source q's 1209600; dead "
+                "letters keep their first enqueue time and would expire early",
             )
         ],
     ),
@@ -281,7 +283,8 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         [
             (
                 "qp",
-                "statement Send allows events.amazonaws.com without an aws:SourceArn or aws:SourceAccount condition",
+                "statement Send allows events.amazonaws.com without an aws:SourceArn or "
+                "aws:SourceAccount condition",
             )
         ],
     ),
@@ -331,7 +334,8 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         [
             (
                 "fn",
-                "its log group /aws/lambda/fn is not declared, so Lambda creates it without retention",
+                "its log group /aws/lambda/fn is not declared, so Lambda creates it without "
+                "retention",
             )
         ],
     ),
@@ -403,7 +407,8 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         [
             (
                 "t",
-                "alarm a publishes here, but CloudWatch cannot use the AWS managed key alias/aws/sns",
+                "alarm a publishes here, but CloudWatch cannot use the AWS managed key "
+                "alias/aws/sns",
             )
         ],
     ),
