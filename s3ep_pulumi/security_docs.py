@@ -28,7 +28,7 @@ def rule_table() -> str:
     ]
     for r in RULES:
         lines.append(
-            f"| <a id=\"{r.name}\"></a>`{r.name}` | {r.level.value} | "
+            f'| <a id="{r.name}"></a>`{r.name}` | {r.level.value} | '
             f"{'stack' if r.stack_check else 'resource'} | {', '.join(r.anchors) or '—'} | "
             f"{_cell(r.summary)} | {_cell(r.fix)} | "
             f"{', '.join(f'`{k}`' for k in r.config) or '—'} |"
@@ -37,7 +37,7 @@ def rule_table() -> str:
 
 
 def exceptions_table() -> str:
-    lines = ["| action on `\"Resource\": \"*\"` | why |", "|---|---|"]
+    lines = ['| action on `"Resource": "*"` | why |', "|---|---|"]
     lines += [f"| `{a}` | {_cell(why)} |" for a, why in WILDCARD_RESOURCE_EXCEPTIONS.items()]
     return "\n".join(lines)
 
