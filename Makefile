@@ -31,6 +31,7 @@ schema: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m s3ep_pulumi.docgen
+	$(BIN)/python -m s3ep_pulumi.security_docs
 
 clean:
 	rm -rf $(VENV) build out .pytest_cache .ruff_cache .mypy_cache

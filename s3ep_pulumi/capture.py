@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
+from pulumi.runtime.mocks import MockMonitor
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -40,6 +41,8 @@ class Recorded:
     name: str
     inputs: dict[str, Any]
     state: dict[str, Any]
+    urn: str = ""  # as the engine would name it (the root stack's type left out, as it does)
+    id: str = ""
 
     def prop(self, key: str) -> Any:
         """An input, with JSON strings (policies, definitions) decoded."""
@@ -146,7 +149,8 @@ def run_program(
     it declared. Exceptions raised by the program propagate unchanged."""
     pulumi.runtime.settings.reset_options()
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
+    monitor = MockMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
     )
@@ -164,4 +168,15 @@ def run_program(
     finally:
         pulumi.runtime.set_all_config({})
     mocks.capture.outputs = exports
+    _name_resources(mocks.capture, monitor)
     return mocks.capture
+
+
+def _name_resources(capture: Capture, monitor: MockMonitor) -> None:
+    """Give each recording the URN and id the monitor registered it under."""
+    by_state = {id(reg.state): reg for reg in monitor.resources.values()}
+    for r in capture.resources:
+        reg = by_state.get(id(r.state))
+        if reg is not None:
+            r.urn = reg.urn.replace("::pulumi:pulumi:Stack$", "::", 1)
+            r.id = str(reg.id)

@@ -2,6 +2,7 @@
 
     s3ep synth --stack dev [--out out/dev]   evaluate a stack, print its resources, write files
     s3ep schema [--out PATH]                 print or write the config's JSON Schema
+    s3ep check --stack dev [--policy-config F]  run the policy pack and the IAM linter offline
 
 Errors a user can fix are printed as one message with exit status 2, never as a traceback.
 """
@@ -60,6 +61,26 @@ def _cmd_synth(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(ns: argparse.Namespace) -> int:
+    from s3ep_pulumi.check import evaluate, read_policy_config, render
+    from s3ep_pulumi.iam_lint import lint_capture
+    from s3ep_pulumi.synth import synth_stack
+
+    capture = synth_stack(ns.stack)
+    violations = evaluate(capture, read_policy_config(ns.policy_config))
+    findings = lint_capture(capture)
+    for line in render(violations):
+        print(line)
+    for f in findings:
+        print(f"IAM-LINT  {f.issue}  {f.resource}: {f.detail}")
+    mandatory = sum(v.mandatory for v in violations)
+    print(
+        f"stack {ns.stack}: {len(capture.resources)} resources, {mandatory} mandatory and "
+        f"{len(violations) - mandatory} advisory violation(s), {len(findings)} IAM lint finding(s)"
+    )
+    return 1 if mandatory or findings else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="s3ep", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -70,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print or write the config's JSON Schema")
     schema.add_argument("--out", help=f"write here instead of stdout (committed: {SCHEMA_PATH})")
     schema.set_defaults(func=_cmd_schema)
+    check = sub.add_parser("check", help="run the policy pack and parliament on a stack, offline")
+    check.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
+    check.add_argument(
+        "--policy-config",
+        type=Path,
+        help="JSON file as for `pulumi preview --policy-config`: rule -> level or settings",
+    )
+    check.set_defaults(func=_cmd_check)
     return parser
 
 

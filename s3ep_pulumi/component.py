@@ -20,6 +20,7 @@ from s3ep_pulumi.archive import SHIM_HANDLER, build_layer, build_package, shim_f
 from s3ep_pulumi.config import LEASE_MARGIN_SECONDS, RUNTIMES, S3EventProcessorArgs
 from s3ep_pulumi.event_pattern import INPUT_PATHS, INPUT_TEMPLATE, event_pattern_json
 from s3ep_pulumi.runtime.s3ep_shim import HANDLER_ENV
+from s3ep_pulumi.security import IN_FLIGHT_TAG, LEASE_TAG
 from s3ep_pulumi.state_machine import DispatcherTargets, definition
 
 TYPE_TOKEN = "s3ep:index:S3EventProcessor"
@@ -60,6 +61,8 @@ class S3EventProcessor(pulumi.ComponentResource):
     state_machine_arn: pulumi.Output[str]
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
+    # The customer managed key the component created (security.create_kms_key), else None.
+    kms_key_arn: pulumi.Output[str | None]
     _invoke_arn: pulumi.Output[str]  # what the dispatcher invokes: the function or its alias
     runtime_layer_arn: pulumi.Output[str] | None = None  # the shim as a layer, existing functions
 
@@ -79,6 +82,8 @@ class S3EventProcessor(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         self._names = cfg.names
         self._tags = {"s3ep:processor": name, **cfg.tags}
+        self._roles: dict[str, aws.iam.Role] = {}
+        self._function_dlq: aws.sqs.Queue | None = None
 
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self._account = account_id.account_id
@@ -87,11 +92,14 @@ class S3EventProcessor(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self._partition = partition.partition
 
+        self._encryption_key()
         self._bucket()
         self._queues()
         self._rule()
         self._function()
         self._dispatcher()
+        self._function_dlq_policy()
+        self._key_policy()
 
         self.register_outputs({key: getattr(self, key) for key in OUTPUT_NAMES})
 
@@ -119,9 +127,11 @@ class S3EventProcessor(pulumi.ComponentResource):
             f"{self._name}-{role}-role",
             name=name,
             assume_role_policy=trust,
+            permissions_boundary=self.args.security.permissions_boundary_arn,
             tags=self._tags,
             opts=self._child,
         )
+        self._roles[role] = r
         aws.iam.RolePolicy(
             f"{self._name}-{role}-policy",
             role=r.id,
@@ -210,9 +220,10 @@ class S3EventProcessor(pulumi.ComponentResource):
 
     def _queue_encryption(self) -> dict[str, Any]:
         q = self.args.queue
-        if q.kms_key_arn:
+        key = q.kms_key_arn or self._kms_key_id
+        if key is not None:
             return {
-                "kms_master_key_id": q.kms_key_arn,
+                "kms_master_key_id": key,
                 "kms_data_key_reuse_period_seconds": q.kms_data_key_reuse_seconds,
             }
         return {"sqs_managed_sse_enabled": True}
@@ -280,7 +291,7 @@ class S3EventProcessor(pulumi.ComponentResource):
                 limits.SQS_RETENTION_MIN_SECONDS, self.args.lease_seconds() + LEASE_MARGIN_SECONDS
             ),
             visibility_timeout_seconds=self.args.lease_seconds(),
-            tags=self._tags,
+            tags={**self._tags, LEASE_TAG: "true"},
             opts=self._child,
             **enc,
         )
@@ -378,6 +389,7 @@ class S3EventProcessor(pulumi.ComponentResource):
             opts=self._child,
             **self._queue_encryption(),
         )
+        self._function_dlq = function_dlq
         log_group = aws.cloudwatch.LogGroup(
             f"{self._name}-function-logs",
             name=n.function_log_group,
@@ -398,6 +410,8 @@ class S3EventProcessor(pulumi.ComponentResource):
                     bucket_kms_key_arn=self.args.bucket.kms_key_arn,
                     tracing=f.tracing,
                     vpc=f.vpc is not None,
+                    queue_kms_key_arn=self.args.queue.kms_key_arn,
+                    extra_statements=[st.document() for st in f.extra_policy_statements],
                 ),
                 log_group.arn,
                 self.bucket_arn,
@@ -532,7 +546,7 @@ class S3EventProcessor(pulumi.ComponentResource):
                 log_destination=log_group.arn.apply(lambda arn: f"{arn}:*"),
             ),
             tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=d.tracing),
-            tags=self._tags,
+            tags={**self._tags, IN_FLIGHT_TAG: str(cfg.in_flight_worst_case_seconds())},
             opts=self._child,
         )
         self.state_machine_arn = machine.arn
@@ -561,5 +575,73 @@ class S3EventProcessor(pulumi.ComponentResource):
                     maximum_retry_attempts=0,
                 ),
             ),
+            opts=self._child,
+        )
+
+    # --- security (docs/security.md) ------------------------------------------------------------
+
+    def _encryption_key(self) -> None:
+        """The customer managed key, if asked for: created first, since the queues use it. Its
+        key policy names the roles, so it is attached last (`_key_policy`)."""
+        self._kms_key_id: pulumi.Output[str] | None = None
+        if not self.args.security.create_kms_key:
+            self.kms_key_arn = pulumi.Output.from_input(None)
+            return
+        # Symmetric, rotated yearly by KMS.
+        self._kms_key = aws.kms.Key(
+            f"{self._name}-key",
+            description=f"s3ep {self._name}: queues and log groups",
+            enable_key_rotation=True,
+            deletion_window_in_days=self.args.security.kms_key_deletion_window_days,
+            tags=self._tags,
+            opts=self._child,
+        )
+        self._kms_key_id = self._kms_key.arn
+        self.kms_key_arn = self._kms_key.arn
+
+    def _key_policy(self) -> None:
+        if self._kms_key_id is None:
+            return
+        n = self._names
+        log_groups = [
+            self._arn("logs", f"log-group:{name}")
+            for name in (n.function_log_group, n.dispatcher_log_group)
+        ]
+        # Replaces the default key policy (account root may do anything) with an exact one.
+        aws.kms.KeyPolicy(
+            f"{self._name}-key-policy",
+            key_id=self._kms_key.id,
+            policy=pulumi.Output.all(
+                self._partition,
+                self._region,
+                self._account,
+                # The roles that touch the queues; the scheduler's role never does.
+                pulumi.Output.all(
+                    *(self._roles[r].arn for r in ("function", "dispatcher") if r in self._roles)
+                ),
+                pulumi.Output.all(*log_groups),
+            ).apply(
+                lambda v: json.dumps(
+                    iam.kms_key_policy(
+                        partition=v[0],
+                        region=v[1],
+                        account_id=v[2],
+                        role_arns=list(v[3]),
+                        log_group_arns=list(v[4]),
+                    )
+                )
+            ),
+            opts=self._child,
+        )
+
+    def _function_dlq_policy(self) -> None:
+        """TLS only on the function's DLQ too (Lambda sends with the function's role)."""
+        if self._function_dlq is None:
+            return
+        dlq = self._function_dlq
+        aws.sqs.QueuePolicy(
+            f"{self._name}-function-dlq-policy",
+            queue_url=dlq.url,
+            policy=_json(lambda arn: iam.queue_policy(arn, None), dlq.arn),
             opts=self._child,
         )

@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -297,6 +298,32 @@ class VpcConfig(_Section):
     security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]+$")]] = Field(min_length=1)
 
 
+IamAction = Annotated[str, Field(pattern=r"^(\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$")]
+
+
+class IamStatement(BaseModel):
+    """One identity-policy statement, in IAM's own spelling (Sid, Effect, Action, Resource,
+    Condition). Structure only: whether it is too broad is the policy pack's call."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    Sid: str | None = Field(None, pattern=r"^[A-Za-z0-9]+$")
+    Effect: Literal["Allow", "Deny"]
+    Action: list[IamAction] = Field(min_length=1)
+    Resource: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    Condition: dict[str, dict[str, str | list[str]]] | None = None
+
+    @field_validator("Action", "Resource", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        """IAM accepts a single string where a list is expected; so do we."""
+        return [value] if isinstance(value, str) else value
+
+    def document(self) -> dict[str, Any]:
+        """The statement as IAM JSON, without unset keys."""
+        return self.model_dump(exclude_none=True)
+
+
 class FunctionConfig(_Section):
     """The Lambda function that processes one object per invocation."""
 
@@ -360,6 +387,15 @@ class FunctionConfig(_Section):
         30, description="Function log retention, days. Default 30."
     )
     tracing: bool = Field(True, description="X-Ray active tracing. Default true.")
+    extra_policy_statements: list[IamStatement] = Field(
+        default_factory=list,
+        description=(
+            "Escape hatch: IAM statements appended to the function role's policy, for what the "
+            "handler itself calls (e.g. write to another bucket). Name exact actions and ARNs: "
+            "the policy pack (`s3ep check`) rejects wildcard actions and '*' resources. "
+            "Default: none."
+        ),
+    )
 
     def handler_module_path(self) -> Path | None:
         """File that must hold the handler, relative to source_dir ('a.b.fn' -> a/b.py)."""
@@ -367,6 +403,35 @@ class FunctionConfig(_Section):
             return None
         module = self.handler.rsplit(".", 1)[0]
         return Path(*module.split(".")).with_suffix(".py")
+
+
+IamPolicyArn = Annotated[
+    str, Field(pattern=r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$")
+]
+
+
+class SecurityConfig(_Section):
+    """Encryption keys and IAM guard rails. The secure defaults themselves are not optional
+    (see docs/security.md); these settings add to them."""
+
+    create_kms_key: bool = Field(
+        False,
+        description=(
+            "Create one customer managed KMS key (rotation on) for the four queues, with a key "
+            "policy that lets only this processor's roles, EventBridge (this account) and "
+            "CloudWatch Logs (this processor's log groups) use it. Exposed as the component's "
+            "`kms_key_arn`. Default false: SQS-managed encryption, or queue.kms_key_arn."
+        ),
+    )
+    kms_key_deletion_window_days: int = Field(
+        30, ge=7, le=30, description="Days before a deleted key is gone. Default 30 (the maximum)."
+    )
+    permissions_boundary_arn: IamPolicyArn | None = Field(
+        None,
+        description=(
+            "Permissions boundary applied to every IAM role the component creates. Default: none."
+        ),
+    )
 
 
 class S3EventProcessorArgs(_Section):
@@ -385,6 +450,7 @@ class S3EventProcessorArgs(_Section):
     queue: QueueConfig = Field(default_factory=QueueConfig)
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
     function: FunctionConfig = Field(default_factory=FunctionConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
 
     # --- derived values: one place each -------------------------------------------------------
 
@@ -524,6 +590,7 @@ def _cross_field_problems(args: S3EventProcessorArgs) -> list[Problem]:
         *_dispatch_problems(args),
         *_function_problems(args),
         *_name_problems(args),
+        *_security_problems(args),
     ]
 
 
@@ -756,6 +823,19 @@ def _name_problems(args: S3EventProcessorArgs) -> list[Problem]:
                 f"the {field.replace('_', ' ')} name '{name}' is {len(name)} characters, over "
                 f"the limit of {limit}; shorten it by {len(name) - limit}",
                 name if where != ("name_prefix",) else args.name_prefix,
+            )
+        )
+    return out
+
+
+def _security_problems(args: S3EventProcessorArgs) -> list[Problem]:
+    out: list[Problem] = []
+    if args.security.create_kms_key and args.queue.kms_key_arn is not None:
+        out.append(
+            (
+                ("security", "create_kms_key"),
+                "queue.kms_key_arn already names the key for the queues; remove one of the two",
+                True,
             )
         )
     return out

@@ -10,7 +10,15 @@ from typing import Any
 
 Doc = dict[str, Any]
 
-# Actions that AWS authorises only on Resource "*", and why we grant them.
+_VPC_REASON = (
+    "Lambda in a VPC: Lambda creates and deletes the function's network interfaces with its "
+    "execution role, on ENIs whose ARNs do not exist in advance; AWS documents these actions on "
+    "'*' (AWSLambdaVPCAccessExecutionRole). Granted only when function.vpc is set."
+)
+
+# Actions that AWS authorises only on Resource "*" (or that AWS documents on "*" for this use),
+# and why we grant them. The policy pack (iam-no-wildcard-resource), the parliament lint and
+# docs/security.md all read this one list.
 WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
     "xray:PutTraceSegments": "X-Ray has no resource-level permissions; needed for tracing.",
     "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions; needed for tracing.",
@@ -24,11 +32,11 @@ WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
     "logs:PutResourcePolicy": "Step Functions log delivery (vended logs) requires '*'.",
     "logs:DescribeResourcePolicies": "Step Functions log delivery (vended logs) requires '*'.",
     "logs:DescribeLogGroups": "Step Functions log delivery (vended logs) requires '*'.",
-    "ec2:CreateNetworkInterface": "Lambda in a VPC: ENI actions have no resource scoping.",
-    "ec2:DescribeNetworkInterfaces": "Lambda in a VPC: ENI actions have no resource scoping.",
-    "ec2:DeleteNetworkInterface": "Lambda in a VPC: ENI actions have no resource scoping.",
-    "ec2:AssignPrivateIpAddresses": "Lambda in a VPC: ENI actions have no resource scoping.",
-    "ec2:UnassignPrivateIpAddresses": "Lambda in a VPC: ENI actions have no resource scoping.",
+    "ec2:CreateNetworkInterface": _VPC_REASON,
+    "ec2:DescribeNetworkInterfaces": _VPC_REASON,
+    "ec2:DeleteNetworkInterface": _VPC_REASON,
+    "ec2:AssignPrivateIpAddresses": _VPC_REASON,
+    "ec2:UnassignPrivateIpAddresses": _VPC_REASON,
 }
 XRAY_ACTIONS = [a for a in WILDCARD_RESOURCE_EXCEPTIONS if a.startswith("xray:")]
 LOG_DELIVERY_ACTIONS = [a for a in WILDCARD_RESOURCE_EXCEPTIONS if a.startswith("logs:")]
@@ -112,9 +120,13 @@ def function_policy(
     bucket_kms_key_arn: str | None,
     tracing: bool,
     vpc: bool,
+    queue_kms_key_arn: str | None = None,
+    extra_statements: list[Doc] | None = None,
 ) -> Doc:
     """The function may write its own logs, read objects under the filtered prefixes of this
-    bucket only, and send failed asynchronous events to its own DLQ."""
+    bucket only, and send failed asynchronous events to its own DLQ (with the queues' customer
+    key, if any). `extra_statements` (the user's escape hatch) are appended unchanged: the
+    policy pack, not this function, judges them."""
     objects = [f"{bucket_arn}/{p}*" for p in key_prefixes] or [f"{bucket_arn}/*"]
     statements = [
         _allow("OwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
@@ -123,10 +135,16 @@ def function_policy(
     ]
     if bucket_kms_key_arn:
         statements.append(_allow("DecryptSourceObjects", ["kms:Decrypt"], [bucket_kms_key_arn]))
+    if queue_kms_key_arn:
+        # Sending to an SSE-KMS queue needs a data key (and Decrypt to reuse a cached one).
+        statements.append(
+            _allow("DlqKey", ["kms:Decrypt", "kms:GenerateDataKey"], [queue_kms_key_arn])
+        )
     if tracing:
         statements.append(_allow("Tracing", XRAY_ACTIONS[:2], ["*"]))
     if vpc:
         statements.append(_allow("VpcNetworkInterfaces", VPC_ACTIONS, ["*"]))
+    statements.extend(extra_statements or [])
     return _doc(*statements)
 
 
@@ -174,3 +192,93 @@ def dispatcher_policy(
 
 def scheduler_policy(state_machine_arn: str) -> Doc:
     return _doc(_allow("StartPoller", ["states:StartExecution"], [state_machine_arn]))
+
+
+# What the account root may do with the component's key: administer it, never use it. Without
+# usage actions here, no IAM policy in the account can grant use of the key; only the principals
+# the key policy names can encrypt or decrypt with it.
+KEY_ADMIN_ACTIONS = [
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:UpdateAlias",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:PutKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:EnableKeyRotation",
+    "kms:DisableKeyRotation",
+    "kms:RotateKeyOnDemand",
+    "kms:ListKeyRotations",
+    "kms:ListResourceTags",
+    "kms:ListAliases",
+    "kms:ListGrants",
+    "kms:RevokeGrant",
+    "kms:RetireGrant",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:EnableKey",
+    "kms:DisableKey",
+    "kms:UpdateKeyDescription",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+]
+QUEUE_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+# CloudWatch Logs' documented needs (Encrypt*, Decrypt*, ReEncrypt*, GenerateDataKey*, Describe*),
+# spelled out for a symmetric key.
+LOGS_KEY_ACTIONS = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:DescribeKey",
+]
+
+
+def kms_key_policy(
+    *,
+    partition: str,
+    region: str,
+    account_id: str,
+    role_arns: list[str],
+    log_group_arns: list[str],
+) -> Doc:
+    """Key policy of the component's customer managed key ("*" as Resource means this key).
+
+    The account administers the key; this processor's roles use it for the queues; EventBridge
+    (from this account) encrypts what it delivers to the queue and the rule DLQ; CloudWatch Logs
+    may use it only for this processor's log groups (encryption context condition).
+    """
+    return _doc(
+        {
+            "Sid": "AccountAdministersTheKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+            "Action": KEY_ADMIN_ACTIONS,
+            "Resource": "*",
+        },
+        {
+            "Sid": "ProcessorRolesUseTheKeyForQueues",
+            "Effect": "Allow",
+            "Principal": {"AWS": role_arns},
+            "Action": QUEUE_KEY_ACTIONS,
+            "Resource": "*",
+        },
+        {
+            "Sid": "EventBridgeDeliversToEncryptedQueues",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": QUEUE_KEY_ACTIONS,
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        },
+        {
+            "Sid": "CloudWatchLogsForThisProcessorsLogGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Action": LOGS_KEY_ACTIONS,
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
+        },
+    )

@@ -44,7 +44,7 @@ def allowed(doc: dict) -> dict[str, list[str]]:
 def test_every_child_is_parented_to_the_component_and_typed(minimal: Capture) -> None:
     component = minimal.one("s3ep:index:S3EventProcessor")
     assert component.name == "images"
-    assert len(minimal.resources) == 30
+    assert len(minimal.resources) == 31
     assert all(r.name.startswith("images-") for r in minimal.resources if r is not component)
 
 
@@ -354,7 +354,13 @@ def test_tags_reach_every_taggable_resource() -> None:
     # bucket, 5 queues, 2 log groups, 3 roles, function, state machine, rule
     assert len(tagged) == 14
     for r in tagged:
-        assert r.inputs["tags"] == {"s3ep:processor": "images", "Owner": "data"}, r.name
+        # The dispatcher declares how long it may hold a message, the lease queue what it is
+        # (both for the policy pack).
+        extra = {
+            "images-dispatcher": {"s3ep:in-flight-worst-case-seconds": "2602"},
+            "images-lease": {"s3ep:lease": "true"},
+        }.get(r.name, {})
+        assert r.inputs["tags"] == {"s3ep:processor": "images", "Owner": "data", **extra}, r.name
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

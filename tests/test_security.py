@@ -1,0 +1,159 @@
+"""Secure defaults of the component: keys, TLS, boundaries, confused-deputy conditions."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import config, evaluate
+from pydantic import ValidationError
+
+from s3ep_pulumi import S3EventProcessorArgs
+from s3ep_pulumi.capture import ACCOUNT_ID, REGION, Capture
+from s3ep_pulumi.iam import KEY_ADMIN_ACTIONS, LOGS_KEY_ACTIONS
+
+KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+BOUNDARY = f"arn:aws:iam::{ACCOUNT_ID}:policy/workload-boundary"
+
+
+def test_every_queue_denies_requests_without_tls(minimal: Capture) -> None:
+    queues = {q.state["url"]: q.name for q in minimal.of_type("aws:sqs/queue:Queue")}
+    protected = {}
+    for policy in minimal.of_type("aws:sqs/queuePolicy:QueuePolicy"):
+        deny = policy.prop("policy")["Statement"][0]
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, policy.name
+        protected[queues[policy.inputs["queueUrl"]]] = deny["Effect"]
+    assert protected == {
+        "images-queue": "Deny",
+        "images-dlq": "Deny",
+        "images-rule-dlq": "Deny",
+        "images-function-dlq": "Deny",
+        "images-lease": "Deny",
+    }
+
+
+def test_no_resource_policy_allows_a_wildcard_principal(minimal: Capture) -> None:
+    for type_token in ("aws:sqs/queuePolicy:QueuePolicy", "aws:s3/bucketPolicy:BucketPolicy"):
+        for policy in minimal.of_type(type_token):
+            for s in policy.prop("policy")["Statement"]:
+                assert s["Principal"] != "*" or s["Effect"] == "Deny", policy.name
+
+
+def test_permissions_boundary_is_applied_to_every_role() -> None:
+    capture = evaluate(config(security={"permissions_boundary_arn": BOUNDARY}))
+    roles = capture.of_type("aws:iam/role:Role")
+    assert {r.name: r.inputs["permissionsBoundary"] for r in roles} == {
+        "images-function-role": BOUNDARY,
+        "images-dispatcher-role": BOUNDARY,
+        "images-scheduler-role": BOUNDARY,
+    }
+
+
+def test_no_key_is_created_by_default(minimal: Capture) -> None:
+    assert minimal.of_type("aws:kms/key:Key") == []
+    assert minimal.of_type("aws:kms/keyPolicy:KeyPolicy") == []
+
+
+def test_created_key_rotates_encrypts_every_queue_and_admits_exactly_its_users() -> None:
+    capture = evaluate(config(security={"create_kms_key": True}))
+    key = capture.one("aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.inputs["deletionWindowInDays"] == 30
+    key_arn = key.state["arn"]
+    for queue in capture.of_type("aws:sqs/queue:Queue"):
+        assert queue.inputs["kmsMasterKeyId"] == key_arn, queue.name
+    policy = capture.one("aws:kms/keyPolicy:KeyPolicy")
+    assert policy.inputs["keyId"] == key_arn
+    admin, roles, events, logs = policy.prop("policy")["Statement"]
+    assert admin["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}
+    assert admin["Action"] == KEY_ADMIN_ACTIONS
+    assert not any(
+        a in KEY_ADMIN_ACTIONS for a in ("kms:Decrypt", "kms:Encrypt", "kms:CreateGrant")
+    )
+    assert roles["Principal"] == {
+        "AWS": [
+            f"arn:aws:iam::{ACCOUNT_ID}:role/img-function-role",
+            f"arn:aws:iam::{ACCOUNT_ID}:role/img-dispatcher-role",
+        ]
+    }
+    assert roles["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert events["Principal"] == {"Service": "events.amazonaws.com"}
+    assert events["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+    assert logs["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
+    assert logs["Action"] == LOGS_KEY_ACTIONS
+    assert logs["Condition"] == {
+        "ArnEquals": {
+            "kms:EncryptionContext:aws:logs:arn": [
+                f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/img-processor",
+                f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/vendedlogs/states/img-dispatcher",
+            ]
+        }
+    }
+
+
+def test_created_key_and_a_named_queue_key_conflict() -> None:
+    with pytest.raises(ValidationError) as exc_info:
+        S3EventProcessorArgs.model_validate(
+            config(queue={"kms_key_arn": KEY}, security={"create_kms_key": True})
+        )
+    assert [(e["loc"], e["msg"]) for e in exc_info.value.errors(include_url=False)] == [
+        (
+            ("security", "create_kms_key"),
+            "queue.kms_key_arn already names the key for the queues; remove one of the two",
+        )
+    ]
+
+
+def test_function_role_may_use_the_queue_key_for_its_own_dlq() -> None:
+    capture = evaluate(config(queue={"kms_key_arn": KEY}))
+    statements = capture.one("aws:iam/rolePolicy:RolePolicy", "images-function-policy").prop(
+        "policy"
+    )["Statement"]
+    (dlq_key,) = [s for s in statements if s.get("Sid") == "DlqKey"]
+    assert dlq_key["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert dlq_key["Resource"] == [KEY]
+
+
+def test_extra_statements_are_validated_as_iam_statements() -> None:
+    bad = {"Effect": "Permit", "Action": "s3 GetObject", "Resource": [], "Principal": "*"}
+    with pytest.raises(ValidationError) as exc_info:
+        S3EventProcessorArgs.model_validate(
+            config(
+                function={
+                    "source_dir": "functions/process_object",
+                    "handler": "app.handler",
+                    "extra_policy_statements": [bad],
+                }
+            )
+        )
+    locs = [e["loc"] for e in exc_info.value.errors(include_url=False)]
+    prefix = ("function", "extra_policy_statements", 0)
+    assert locs == [
+        (*prefix, "Effect"),
+        (*prefix, "Action", 0),
+        (*prefix, "Resource"),
+        (*prefix, "Principal"),
+    ]
+
+
+def test_extra_statements_reach_the_function_role_unchanged() -> None:
+    statement = {
+        "Sid": "WriteResults",
+        "Effect": "Allow",
+        "Action": "s3:PutObject",
+        "Resource": "arn:aws:s3:::out/*",
+    }
+    capture = evaluate(
+        config(
+            function={
+                "source_dir": "functions/process_object",
+                "handler": "app.handler",
+                "extra_policy_statements": [statement],
+            }
+        )
+    )
+    policy = capture.one("aws:iam/rolePolicy:RolePolicy", "images-function-policy").prop("policy")
+    assert policy["Statement"][-1] == {
+        "Sid": "WriteResults",
+        "Effect": "Allow",
+        "Action": ["s3:PutObject"],
+        "Resource": ["arn:aws:s3:::out/*"],
+    }
