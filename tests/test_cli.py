@@ -27,6 +27,7 @@ def test_schema_describes_every_section() -> None:
         "queue",
         "dispatch",
         "function",
+        "monitoring",
     }
     assert schema["additionalProperties"] is False
 
