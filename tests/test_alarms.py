@@ -258,3 +258,23 @@ def test_duration_threshold_is_a_share_of_the_function_timeout(
     assert duration["threshold"] == expected_ms
     assert duration["extended_statistic"] == "p99"
     assert "statistic" not in duration
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_shipped_stacks_alarm_every_stage_and_have_the_dashboard(stack: str) -> None:
+    from s3ep_pulumi.synth import synth_stack
+
+    capture = synth_stack(stack)
+    names = {r.inputs["name"].removeprefix(f"s3ep-{stack}-") for r in capture.of_type(ALARM)}
+    assert names == {name.removeprefix("img-") for name in EXPECTED}
+    assert capture.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardName"] == (
+        f"s3ep-{stack}-pipeline"
+    )
+    if stack == "prod":
+        assert capture.one("aws:sns/topicSubscription:TopicSubscription").inputs["endpoint"] == (
+            "oncall-data@acme.example"
+        )
+        assert capture.one("aws:appautoscaling/target:Target").inputs["maxCapacity"] == 20
+        assert (
+            len(capture.of_type("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")) == 2
+        )
