@@ -71,7 +71,7 @@ def _graph(
     return {
         "type": "metric",
         "x": column * WIDTH,
-        "y": HEADER_HEIGHT + ALARMS_HEIGHT + row * HEIGHT,
+        "y": row * HEIGHT,
         "width": WIDTH,
         "height": HEIGHT,
         "properties": properties,
@@ -293,4 +293,7 @@ def body(title: str, t: DashboardTargets) -> dict[str, Any]:
                 "properties": {"title": "Alarms", "alarms": t.alarm_arns},
             }
         )
-    return {"widgets": widgets + _stage_widgets(t)}
+    # The stage columns start below the header and, if any, the alarms.
+    top = widgets[-1]["y"] + widgets[-1]["height"]
+    stages = [{**w, "y": top + w["y"]} for w in _stage_widgets(t)]
+    return {"widgets": widgets + stages}

@@ -144,3 +144,12 @@ def test_scaling_signal_and_its_target_are_drawn_when_scaling() -> None:
         m[0]["expression"] for m in widget["properties"]["metrics"] if isinstance(m[0], dict)
     ]
     assert expressions == ["FILL(in_use, 0)", "visible / IF(busy < 1, 1, busy)"]
+
+
+def test_stage_columns_start_right_below_the_header_and_the_alarms() -> None:
+    def first_graph_row(targets: DashboardTargets) -> int:
+        return min(w["y"] for w in body("t", targets)["widgets"] if w["type"] == "metric")
+
+    assert first_graph_row(TARGETS) == 2
+    with_alarms = DashboardTargets(**{**TARGETS.__dict__, "alarm_arns": ["arn:a"]})
+    assert first_graph_row(with_alarms) == 5
