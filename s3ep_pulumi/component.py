@@ -93,11 +93,11 @@ class S3EventProcessor(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self._partition = partition.partition
 
+        self._log_groups: list[tuple[str, aws.cloudwatch.LogGroup]] = []  # (role, group)
+        self._alias: str | None = None  # the provisioned-concurrency alias, if any
         self._bucket()
         self._queues()
         self._rule()
-        self._log_groups: list[tuple[str, aws.cloudwatch.LogGroup]] = []  # (role, group)
-        self._alias: str | None = None  # the provisioned-concurrency alias, if any
         self._function()
         self._dispatcher()
         self._scaling()
