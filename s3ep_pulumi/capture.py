@@ -30,6 +30,10 @@ _ARN_SHAPES: dict[str, tuple[str, str]] = {
     "aws:sns/topic:Topic": ("sns", "{name}"),
     "aws:kms/key:Key": ("kms", "key/{name}"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", "alarm:{name}"),
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": (
+        "firehose",
+        "deliverystream/{name}",
+    ),
 }
 
 
@@ -71,6 +75,11 @@ class Capture:
         if len(found) != 1:
             raise LookupError(f"expected one resource named {name}, found {len(found)}")
         return found[0]
+
+
+def fake_secret(arn: str) -> str:
+    """The value the mocks answer for the secret `arn`."""
+    return f"mock-secret-{arn.rsplit(':', 1)[-1].rsplit('/', 1)[-1]}"
 
 
 def _physical_name(args: MockResourceArgs) -> str:
@@ -133,6 +142,13 @@ class RecordingMocks(Mocks):
             return {"name": REGION, "region": REGION, "id": REGION}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION}
+        # Secret values are fakes derived from the ARN, so a test can look for them in the state.
+        if args.token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+            secret_id = args.args["secretId"]
+            return {"arn": secret_id, "id": secret_id, "secretString": fake_secret(secret_id)}
+        if args.token == "aws:ssm/getParameter:getParameter":
+            name = args.args["name"]
+            return {"arn": name, "id": name, "name": name, "value": fake_secret(name)}
         if args.token == "aws:iam/getPolicyDocument:getPolicyDocument":
             return {"json": json.dumps({"Version": "2012-10-17", "Statement": []})}
         raise NotImplementedError(f"s3ep mocks do not answer the invoke {args.token}")

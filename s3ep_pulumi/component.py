@@ -7,17 +7,21 @@ path: bucket -> rule -> queue -> dispatcher -> function.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
 
-from s3ep_pulumi import iam, limits
+from s3ep_pulumi import iam, integrations, limits, scaling
+from s3ep_pulumi.alarms import AlarmTargets, alarm_specs
 from s3ep_pulumi.archive import SHIM_HANDLER, build_layer, build_package, shim_files
 from s3ep_pulumi.config import LEASE_MARGIN_SECONDS, RUNTIMES, S3EventProcessorArgs
+from s3ep_pulumi.dashboard import DashboardTargets
+from s3ep_pulumi.dashboard import body as dashboard_body
 from s3ep_pulumi.event_pattern import INPUT_PATHS, INPUT_TEMPLATE, event_pattern_json
 from s3ep_pulumi.runtime.s3ep_shim import HANDLER_ENV
 from s3ep_pulumi.security import IN_FLIGHT_TAG, LEASE_TAG
@@ -37,6 +41,8 @@ OUTPUT_NAMES = (
     "state_machine_arn",
     "function_name",
     "function_arn",
+    "alarm_topic_arn",
+    "dashboard_name",
 )
 
 
@@ -63,6 +69,8 @@ class S3EventProcessor(pulumi.ComponentResource):
     function_arn: pulumi.Output[str]
     # The customer managed key the component created (security.create_kms_key), else None.
     kms_key_arn: pulumi.Output[str | None]
+    alarm_topic_arn: pulumi.Output[str] | None  # None when alarms are off
+    dashboard_name: pulumi.Output[str] | None  # None when the dashboard is off
     _invoke_arn: pulumi.Output[str]  # what the dispatcher invokes: the function or its alias
     runtime_layer_arn: pulumi.Output[str] | None = None  # the shim as a layer, existing functions
 
@@ -93,11 +101,17 @@ class S3EventProcessor(pulumi.ComponentResource):
         self._partition = partition.partition
 
         self._encryption_key()
+        self._log_groups: list[tuple[str, aws.cloudwatch.LogGroup]] = []  # (role, group)
+        self._alias: str | None = None  # the provisioned-concurrency alias, if any
         self._bucket()
         self._queues()
         self._rule()
         self._function()
         self._dispatcher()
+        self._scaling()
+        self._alarms()
+        self._dashboard()
+        self._splunk()
         self._function_dlq_policy()
         self._key_policy()
 
@@ -394,9 +408,11 @@ class S3EventProcessor(pulumi.ComponentResource):
             f"{self._name}-function-logs",
             name=n.function_log_group,
             retention_in_days=f.log_retention_days,
+            kms_key_id=self.args.monitoring.log_kms_key_arn,
             tags=self._tags,
             opts=self._child,
         )
+        self._log_groups.append(("function", log_group))
         role = self._role(
             "function",
             n.function_role,
@@ -421,6 +437,7 @@ class S3EventProcessor(pulumi.ComponentResource):
         # The shim (s3ep_shim.py, next to the user's code) paces and validates, then calls the
         # user's handler, named in S3EP_HANDLER.
         package = build_package(f.source_dir, BUILD_DIR, extra_files=shim_files())
+        provisioned = f.provisioned_concurrency > 0 or f.scale_on_queue_depth
         function = aws.lambda_.Function(
             f"{self._name}-function",
             name=n.function,
@@ -432,14 +449,8 @@ class S3EventProcessor(pulumi.ComponentResource):
             memory_size=f.memory_size,
             timeout=f.timeout,
             architectures=[f.architecture],
-            environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables={
-                    "POWERTOOLS_SERVICE_NAME": self._name,
-                    **f.environment,
-                    HANDLER_ENV: f.handler,
-                }
-            ),
-            layers=f.layers or None,
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=self._function_environment()),
+            layers=self._function_layers(),
             reserved_concurrent_executions=(
                 f.reserved_concurrency if f.reserved_concurrency is not None else -1
             ),
@@ -459,27 +470,43 @@ class S3EventProcessor(pulumi.ComponentResource):
                 if f.vpc
                 else None
             ),
-            publish=f.provisioned_concurrency > 0,
+            publish=provisioned,
             tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[log_group],
+                # The Dynatrace token is in the environment: keep all of it secret in state.
+                additional_secret_outputs=(
+                    ["environment"] if self.args.monitoring.dynatrace else None
+                ),
+            ),
         )
         self.function_name = function.name
         self.function_arn = function.arn
-        if f.provisioned_concurrency > 0:
+        if provisioned:
             # Provisioned concurrency lives on an alias; the dispatcher invokes the alias.
+            self._alias = "live"
             alias = aws.lambda_.Alias(
                 f"{self._name}-function-live",
-                name="live",
+                name=self._alias,
                 function_name=function.name,
                 function_version=function.version,
                 opts=self._child,
             )
-            aws.lambda_.ProvisionedConcurrencyConfig(
+            self._provisioned = aws.lambda_.ProvisionedConcurrencyConfig(
                 f"{self._name}-function-provisioned",
                 function_name=function.name,
                 qualifier=alias.name,
-                provisioned_concurrent_executions=f.provisioned_concurrency,
-                opts=self._child,
+                provisioned_concurrent_executions=(
+                    f.provisioned_concurrency or f.min_provisioned_concurrency
+                ),
+                # With scaling on, Application Auto Scaling owns the value after the first deploy.
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    ignore_changes=(
+                        ["provisioned_concurrent_executions"] if f.scale_on_queue_depth else None
+                    ),
+                ),
             )
             self._invoke_arn = alias.arn
         else:
@@ -494,10 +521,14 @@ class S3EventProcessor(pulumi.ComponentResource):
         log_group = aws.cloudwatch.LogGroup(
             f"{self._name}-dispatcher-logs",
             name=n.dispatcher_log_group,
-            retention_in_days=cfg.function.log_retention_days,
+            retention_in_days=(
+                cfg.monitoring.dispatcher_log_retention_days or cfg.function.log_retention_days
+            ),
+            kms_key_id=cfg.monitoring.log_kms_key_arn,
             tags=self._tags,
             opts=self._child,
         )
+        self._log_groups.append(("dispatcher", log_group))
         role = self._role(
             "dispatcher",
             n.dispatcher_role,
@@ -628,11 +659,302 @@ class S3EventProcessor(pulumi.ComponentResource):
                         account_id=v[2],
                         role_arns=list(v[3]),
                         log_group_arns=list(v[4]),
+                        alarm_topic=self._owns_alarm_topic_key(),
                     )
                 )
             ),
             opts=self._child,
         )
+
+    # --- operations: Dynatrace, scaling, alarms, dashboard, Splunk --------------------------------
+
+    def _function_layers(self) -> list[str] | None:
+        dt = self.args.monitoring.dynatrace
+        layers = [*self.args.function.layers, *([dt.layer_arn] if dt else [])]
+        return layers or None
+
+    def _function_environment(self) -> pulumi.Input[dict[str, str]]:
+        f = self.args.function
+        assert f.handler is not None  # only functions the component creates have an environment
+        base = {"POWERTOOLS_SERVICE_NAME": self._name, **f.environment, HANDLER_ENV: f.handler}
+        dt = self.args.monitoring.dynatrace
+        if dt is None:
+            return base
+        # The token is read from its secret at deployment and only ever held as a Pulumi secret.
+        token: pulumi.Output[str]
+        if dt.token_config_key is not None:
+            namespace, key = dt.token_config_key.split(":", 1)
+            token = pulumi.Config(namespace).require_secret(key)
+        else:
+            assert dt.token_secret_arn is not None  # enforced by the model
+            invoke = pulumi.InvokeOutputOptions(parent=self)
+            if ":secretsmanager:" in dt.token_secret_arn:
+                token = aws.secretsmanager.get_secret_version_output(
+                    secret_id=dt.token_secret_arn, opts=invoke
+                ).secret_string
+            else:
+                token = aws.ssm.get_parameter_output(
+                    name=dt.token_secret_arn, with_decryption=True, opts=invoke
+                ).value
+        env = {**base, **integrations.dynatrace_environment(dt)}
+        with_token: pulumi.Output[dict[str, str]] = token.apply(
+            lambda value: {**env, integrations.DYNATRACE_TOKEN_VARIABLE: value}
+        )
+        return pulumi.Output.secret(with_token)
+
+    def _scaling(self) -> None:
+        f = self.args.function
+        if not f.scale_on_queue_depth:
+            return
+        assert self._alias is not None  # scaling implies the alias (see _function)
+        # Provisioned concurrency on the alias, between min and max, tracking the queue's
+        # backlog per provisioned instance (scaling.py and docs/operations.md explain the signal).
+        target = aws.appautoscaling.Target(
+            f"{self._name}-scaling-target",
+            service_namespace="lambda",
+            scalable_dimension=scaling.SCALABLE_DIMENSION,
+            resource_id=scaling.resource_id(self.args.function_name, self._alias),
+            min_capacity=f.min_provisioned_concurrency,
+            max_capacity=f.max_provisioned_concurrency,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._provisioned]),
+        )
+        aws.appautoscaling.Policy(
+            f"{self._name}-scaling-policy",
+            name=self._names.scaling_policy,
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            scalable_dimension=target.scalable_dimension,
+            resource_id=target.resource_id,
+            target_tracking_scaling_policy_configuration=cast(
+                aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgsDict,
+                scaling.target_tracking(
+                    self._names.queue, self.args.function_name, self._alias, f.messages_per_instance
+                ),
+            ),
+            opts=self._child,
+        )
+
+    def _alarm_topic(self) -> pulumi.Output[str]:
+        a, n = self.args.monitoring.alarms, self._names
+        if a.topic_arn is not None:
+            return pulumi.Output.from_input(a.topic_arn)
+        key_arn: pulumi.Input[str]
+        if a.kms_key_arn is not None:
+            key_arn = a.kms_key_arn
+        elif self._kms_key_id is not None:
+            # The component's own key (security.create_kms_key); its policy admits CloudWatch.
+            key_arn = self._kms_key_id
+        else:
+            # CloudWatch cannot use the AWS-managed SNS key, so the topic gets its own key.
+            key = aws.kms.Key(
+                f"{self._name}-alarms-key",
+                description=f"Encrypts the alarm topic {n.alarm_topic}",
+                enable_key_rotation=True,
+                policy=_json(integrations.alarm_topic_key_policy, self._account, self._partition),
+                tags=self._tags,
+                opts=self._child,
+            )
+            aws.kms.Alias(
+                f"{self._name}-alarms-key-alias",
+                name=n.alarm_topic_key_alias,
+                target_key_id=key.key_id,
+                opts=self._child,
+            )
+            key_arn = key.arn
+        topic = aws.sns.Topic(
+            f"{self._name}-alarms",
+            name=n.alarm_topic,
+            kms_master_key_id=key_arn,
+            tags=self._tags,
+            opts=self._child,
+        )
+        alarm_prefix = self._arn("cloudwatch", f"alarm:{n.alarm('')}")
+        aws.sns.TopicPolicy(
+            f"{self._name}-alarms-policy",
+            arn=topic.arn,
+            policy=_json(integrations.alarm_topic_policy, topic.arn, self._account, alarm_prefix),
+            opts=self._child,
+        )
+        for email in a.emails:
+            # Named by a digest of the address: reordering the list replaces nothing.
+            digest = hashlib.sha256(email.encode()).hexdigest()[:8]
+            aws.sns.TopicSubscription(
+                f"{self._name}-alarms-email-{digest}",
+                topic=topic.arn,
+                protocol="email",
+                endpoint=email,
+                opts=self._child,
+            )
+        return topic.arn
+
+    def _alarms(self) -> None:
+        self.alarm_topic_arn = None
+        self._alarm_arns: list[pulumi.Output[str]] = []
+        n = self._names
+        specs = alarm_specs(
+            self.args,
+            AlarmTargets(
+                queue=n.queue,
+                dlq=n.dlq,
+                rule_dlq=n.rule_dlq,
+                function_dlq=None if self.args.function.existing_function_arn else n.function_dlq,
+                rule=n.rule,
+                function=self.args.function_name,
+                state_machine_arn=self.state_machine_arn,
+            ),
+        )
+        if not specs:
+            return
+        self.alarm_topic_arn = topic_arn = self._alarm_topic()
+        for spec in specs:
+            spec = dict(spec)
+            key = spec.pop("key")
+            alarm = aws.cloudwatch.MetricAlarm(
+                f"{self._name}-alarm-{key}",
+                alarm_actions=[topic_arn],
+                ok_actions=[topic_arn],
+                tags=self._tags,
+                opts=self._child,
+                **spec,
+            )
+            self._alarm_arns.append(alarm.arn)
+
+    def _dashboard(self) -> None:
+        self.dashboard_name = None
+        m, n = self.args.monitoring, self._names
+        if not m.dashboard:
+            return
+        f = self.args.function
+        dlqs = [n.dlq, n.rule_dlq] + ([] if f.existing_function_arn else [n.function_dlq])
+
+        def render(region: str, machine: str, *alarm_arns: str) -> str:
+            targets = DashboardTargets(
+                region=region,
+                rule=n.rule,
+                queue=n.queue,
+                dlqs=dlqs,
+                state_machine_arn=machine,
+                function=self.args.function_name,
+                alias=self._alias,
+                alarm_arns=list(alarm_arns),
+                messages_per_instance=f.messages_per_instance if f.scale_on_queue_depth else None,
+            )
+            return json.dumps(dashboard_body(f"s3ep {self._name}", targets))
+
+        # One screen for the whole pipeline, left to right, with the alarms' states on top.
+        dashboard = aws.cloudwatch.Dashboard(
+            f"{self._name}-dashboard",
+            dashboard_name=n.dashboard,
+            dashboard_body=pulumi.Output.all(
+                self._region, self.state_machine_arn, *self._alarm_arns
+            ).apply(lambda v: render(*v)),
+            opts=self._child,
+        )
+        self.dashboard_name = dashboard.dashboard_name
+
+    def _splunk(self) -> None:
+        s, n = self.args.monitoring.splunk, self._names
+        if s is None:
+            return
+        destination: pulumi.Input[str]
+        if s.destination_arn is not None:
+            destination = s.destination_arn
+        else:
+            assert s.hec_endpoint and s.hec_token_secret_arn and s.failed_events_bucket_arn
+            errors = aws.cloudwatch.LogGroup(
+                f"{self._name}-splunk-logs",
+                name=n.firehose_log_group,
+                retention_in_days=self.args.function.log_retention_days,
+                kms_key_id=self.args.monitoring.log_kms_key_arn,
+                tags=self._tags,
+                opts=self._child,
+            )
+            errors_stream = aws.cloudwatch.LogStream(
+                f"{self._name}-splunk-logs-delivery",
+                name="DestinationDelivery",
+                log_group_name=errors.name,
+                opts=self._child,
+            )
+            role = self._role(
+                "firehose",
+                n.firehose_role,
+                _json(
+                    lambda account: iam.assume_role("firehose.amazonaws.com", account),
+                    self._account,
+                ),
+                _json(
+                    lambda lg: integrations.firehose_policy(
+                        bucket_arn=s.failed_events_bucket_arn or "",
+                        secret_arn=s.hec_token_secret_arn or "",
+                        log_group_arn=lg,
+                    ),
+                    errors.arn,
+                ),
+            )
+            # Log events -> Splunk HEC; the HEC token stays in Secrets Manager, read by Firehose.
+            stream = aws.kinesis.FirehoseDeliveryStream(
+                f"{self._name}-splunk",
+                name=n.firehose,
+                destination="splunk",
+                server_side_encryption=aws.kinesis.FirehoseDeliveryStreamServerSideEncryptionArgs(
+                    enabled=True, key_type="AWS_OWNED_CMK"
+                ),
+                splunk_configuration=cast(
+                    aws.kinesis.FirehoseDeliveryStreamSplunkConfigurationArgsDict,
+                    {
+                        "hec_endpoint": s.hec_endpoint,
+                        "hec_endpoint_type": s.hec_endpoint_type,
+                        "hec_acknowledgment_timeout": s.hec_acknowledgment_timeout_seconds,
+                        "retry_duration": s.retry_seconds,
+                        "s3_backup_mode": "FailedEventsOnly",
+                        "s3_configuration": {
+                            "role_arn": role.arn,
+                            "bucket_arn": s.failed_events_bucket_arn,
+                            "prefix": f"{n.firehose}/",
+                            "compression_format": "GZIP",
+                        },
+                        "secrets_manager_configuration": {
+                            "enabled": True,
+                            "secret_arn": s.hec_token_secret_arn,
+                            "role_arn": role.arn,
+                        },
+                        "processing_configuration": integrations.splunk_processing(),
+                        "cloudwatch_logging_options": {
+                            "enabled": True,
+                            "log_group_name": errors.name,
+                            "log_stream_name": errors_stream.name,
+                        },
+                    },
+                ),
+                tags=self._tags,
+                opts=self._child,
+            )
+            destination = stream.arn
+        role_arn: pulumi.Output[str] | None = None
+        if s.destination_is_firehose:
+            subscription_role = self._role(
+                "log-subscription",
+                n.log_subscription_role,
+                _json(integrations.logs_assume_role, self._account, self._partition, self._region),
+                _json(integrations.log_subscription_policy, destination),
+            )
+            role_arn = subscription_role.arn
+        # Every log group of the processor, to the same destination.
+        for stage, group in self._log_groups:
+            aws.cloudwatch.LogSubscriptionFilter(
+                f"{self._name}-{stage}-logs-splunk",
+                name=n.log_subscription,
+                log_group=group.name,
+                filter_pattern=s.filter_pattern,
+                destination_arn=destination,
+                role_arn=role_arn,
+                opts=self._child,
+            )
+
+    def _owns_alarm_topic_key(self) -> bool:
+        """The component's key encrypts an alarm topic the component created."""
+        a = self.args.monitoring.alarms
+        return self.alarm_topic_arn is not None and a.topic_arn is None and a.kms_key_arn is None
 
     def _function_dlq_policy(self) -> None:
         """TLS only on the function's DLQ too (Lambda sends with the function's role)."""

@@ -35,6 +35,10 @@ Cross-field rules (all reported together, each at the field to change):
 - `function.provisioned_concurrency` (and the scaling ceiling) <= `reserved_concurrency`, which
   must be >= `dispatch.max_concurrency`.
 - Every physical name built from `name_prefix` must fit its service's limit.
+- `monitoring.alarms.kms_key_arn` may not be the AWS-managed `alias/aws/sns` key; `emails` and
+  `kms_key_arn` apply only to the topic the component creates (not with `topic_arn`).
+- `monitoring.dynatrace` needs a created function and room for one more layer; with
+  `function.scale_on_queue_depth`, a non-zero `provisioned_concurrency` lies within min..max.
 """
 
 

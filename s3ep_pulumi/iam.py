@@ -243,13 +243,29 @@ def kms_key_policy(
     account_id: str,
     role_arns: list[str],
     log_group_arns: list[str],
+    alarm_topic: bool = False,
 ) -> Doc:
     """Key policy of the component's customer managed key ("*" as Resource means this key).
 
     The account administers the key; this processor's roles use it for the queues; EventBridge
     (from this account) encrypts what it delivers to the queue and the rule DLQ; CloudWatch Logs
-    may use it only for this processor's log groups (encryption context condition).
+    may use it only for this processor's log groups (encryption context condition); with
+    `alarm_topic`, CloudWatch (alarms of this account) may publish to the encrypted alarm topic.
     """
+    alarms = (
+        [
+            {
+                "Sid": "CloudWatchAlarmsPublishToTheTopic",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            }
+        ]
+        if alarm_topic
+        else []
+    )
     return _doc(
         {
             "Sid": "AccountAdministersTheKey",
@@ -281,4 +297,5 @@ def kms_key_policy(
             "Resource": "*",
             "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
         },
+        *alarms,
     )

@@ -83,3 +83,28 @@ LOG_RETENTION_DAYS: Final = (
     3288,
     3653,
 )
+
+# --- Operations (alarms, dashboard, log subscriptions, scaling) --------------------------------
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+ALARM_NAME_MAX: Final = 255
+ALARM_DESCRIPTION_MAX: Final = 1_024
+# Periods below 60 s need high-resolution metrics; AWS services publish these at 60 s.
+ALARM_PERIOD_HIGH_RESOLUTION_SECONDS: Final = (10, 30)
+ALARM_PERIOD_STEP_SECONDS: Final = 60
+# Evaluation periods x period may not exceed one day.
+ALARM_EVALUATION_RANGE_MAX_SECONDS: Final = 86_400
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html
+DASHBOARD_NAME_MAX: Final = 255
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-Dashboard-Body-Structure.html
+DASHBOARD_GRID_WIDTH: Final = 24
+DASHBOARD_ALARM_WIDGET_MAX_ALARMS: Final = 100
+# https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html
+SNS_TOPIC_NAME_MAX: Final = 256
+# https://docs.aws.amazon.com/firehose/latest/APIReference/API_CreateDeliveryStream.html
+FIREHOSE_STREAM_NAME_MAX: Final = 64
+# https://docs.aws.amazon.com/firehose/latest/APIReference/API_SplunkDestinationConfiguration.html
+FIREHOSE_SPLUNK_ACK_TIMEOUT_MIN_SECONDS: Final = 180
+FIREHOSE_SPLUNK_ACK_TIMEOUT_MAX_SECONDS: Final = 600
+FIREHOSE_SPLUNK_RETRY_MAX_SECONDS: Final = 7_200
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html
+LOG_SUBSCRIPTION_FILTERS_PER_GROUP: Final = 2

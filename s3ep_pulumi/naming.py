@@ -31,6 +31,16 @@ class Names:
     function_log_group: str
     dispatcher_log_group: str
     bucket: str
+    alarm_topic: str
+    alarm_topic_key_alias: str
+    dashboard: str
+    scaling_policy: str
+    firehose: str
+    firehose_role: str
+    firehose_log_group: str
+    log_subscription_role: str
+    log_subscription: str
+    prefix: str
 
     @classmethod
     def derive(cls, prefix: str, function_name: str, bucket_name: str | None = None) -> Names:
@@ -53,7 +63,22 @@ class Names:
             function_log_group=f"/aws/lambda/{function_name}",
             dispatcher_log_group=f"/aws/vendedlogs/states/{state_machine}",
             bucket=bucket_name or f"{prefix}-bucket",
+            alarm_topic=f"{prefix}-alarms",
+            alarm_topic_key_alias=f"alias/{prefix}-alarms",
+            dashboard=f"{prefix}-pipeline",
+            scaling_policy=f"{prefix}-queue-depth",
+            firehose=f"{prefix}-splunk",
+            firehose_role=f"{prefix}-firehose-role",
+            firehose_log_group=f"/aws/kinesisfirehose/{prefix}-splunk",
+            log_subscription_role=f"{prefix}-log-sub-role",
+            log_subscription=f"{prefix}-splunk",
+            prefix=prefix,
         )
+
+    def alarm(self, key: str) -> str:
+        """Name of the alarm `key` (e.g. 'queue-depth'): every alarm of a processor sorts
+        together in the console."""
+        return f"{self.prefix}-{key}"
 
     def too_long(self) -> list[tuple[str, str, int]]:
         """(field, name, limit) for every name over its service's length limit."""
@@ -81,4 +106,9 @@ NAME_LIMITS: dict[str, int] = {
     "schedule": limits.SCHEDULE_NAME_MAX,
     "rule": limits.EVENT_RULE_NAME_MAX,
     "bucket": limits.S3_BUCKET_NAME_MAX,
+    "alarm_topic": limits.SNS_TOPIC_NAME_MAX,
+    "dashboard": limits.DASHBOARD_NAME_MAX,
+    "firehose": limits.FIREHOSE_STREAM_NAME_MAX,
+    "firehose_role": limits.IAM_ROLE_NAME_MAX,
+    "log_subscription_role": limits.IAM_ROLE_NAME_MAX,
 }

@@ -34,6 +34,13 @@ KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig": (
         "provisionedConcurrentExecutions",
     ),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("name", "metricName", "threshold"),
+    "aws:sns/topic:Topic": ("name",),
+    "aws:cloudwatch/dashboard:Dashboard": ("dashboardName",),
+    "aws:appautoscaling/target:Target": ("resourceId", "minCapacity", "maxCapacity"),
+    "aws:appautoscaling/policy:Policy": ("name", "policyType"),
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": ("name", "destination"),
+    "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter": ("logGroup",),
 }
 
 

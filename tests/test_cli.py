@@ -28,6 +28,7 @@ def test_schema_describes_every_section() -> None:
         "dispatch",
         "function",
         "security",
+        "monitoring",
     }
     assert schema["additionalProperties"] is False
 

@@ -48,7 +48,8 @@ def test_permissions_boundary_is_applied_to_every_role() -> None:
 
 
 def test_no_key_is_created_by_default(minimal: Capture) -> None:
-    assert minimal.of_type("aws:kms/key:Key") == []
+    # only the alarm topic's own key (docs/operations.md): nothing for queues or logs
+    assert [k.name for k in minimal.of_type("aws:kms/key:Key")] == ["images-alarms-key"]
     assert minimal.of_type("aws:kms/keyPolicy:KeyPolicy") == []
 
 
@@ -62,7 +63,7 @@ def test_created_key_rotates_encrypts_every_queue_and_admits_exactly_its_users()
         assert queue.inputs["kmsMasterKeyId"] == key_arn, queue.name
     policy = capture.one("aws:kms/keyPolicy:KeyPolicy")
     assert policy.inputs["keyId"] == key_arn
-    admin, roles, events, logs = policy.prop("policy")["Statement"]
+    admin, roles, events, logs, alarms = policy.prop("policy")["Statement"]
     assert admin["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}
     assert admin["Action"] == KEY_ADMIN_ACTIONS
     assert not any(
@@ -87,6 +88,11 @@ def test_created_key_rotates_encrypts_every_queue_and_admits_exactly_its_users()
             ]
         }
     }
+    # the same key encrypts the alarm topic (no second key), and CloudWatch may publish to it
+    topic = capture.one("aws:sns/topic:Topic")
+    assert topic.inputs["kmsMasterKeyId"] == key_arn
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
 
 
 def test_created_key_and_a_named_queue_key_conflict() -> None:
