@@ -52,8 +52,9 @@ HISTORY_BUDGET_SHARE = 0.8
 SQS_TASK_EVENTS_WORST = 2 + 3 * 4
 # per execution: Init, Probe, HasWork, Offer, Take, Leased, Hold, Lanes, ReleaseLease, Done
 HISTORY_EVENTS_FIXED = 2 + 2 + SQS_TASK_EVENTS_WORST * 4 + 2 * 5 + 6
-# per lane round: Receive, AnyMessages, Batch (4 Map events), CountRound, NextRound
-HISTORY_EVENTS_PER_ROUND = SQS_TASK_EVENTS_WORST + 2 + 4 + 2 + 2
+# per lane round: Receive, AnyMessages, Batch (4 Map events), CountRound, AnySucceeded,
+# DeleteSucceeded, NextRound
+HISTORY_EVENTS_PER_ROUND = 2 * SQS_TASK_EVENTS_WORST + 2 + 4 + 2 + 2 + 2
 # Smallest start window worth running an execution for.
 MIN_START_WINDOW_SECONDS = 10
 

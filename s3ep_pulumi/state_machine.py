@@ -14,7 +14,7 @@ from running lanes at the same time. A lane loops:
 and each message goes:
 
     IsS3Event? -> Invoke (the shim paces the start to the lane's slot)
-        ok -> Delete           failed / raised -> Retry later (visibility = retry delay)
+        ok -> Succeeded (deleted with the batch)   failed / raised -> RetryLater
         deferred -> Pace (Wait) -> Invoke          expired -> Release (visible again now)
         malformed / not an S3 event -> Quarantine (to the DLQ) -> DeleteQuarantined
 
@@ -122,7 +122,7 @@ def _message_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[st
         "Outcome": {
             "Type": "Choice",
             "Choices": [
-                {"Variable": "$.result.payload.outcome", "StringEquals": "ok", "Next": "Delete"},
+                {"Variable": "$.result.payload.outcome", "StringEquals": "ok", "Next": "Succeeded"},
                 {
                     "Variable": "$.result.payload.outcome",
                     "StringEquals": "deferred",
@@ -147,7 +147,18 @@ def _message_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[st
             "SecondsPath": "$.result.payload.wait_seconds",
             "Next": "Invoke",
         },
-        "Delete": _sqs("deleteMessage", handle, ResultSelector={"expired": False}, End=True),
+        "Succeeded": {
+            "Type": "Pass",
+            "Comment": "Deleted with the lane's batch (one DeleteMessageBatch per receive).",
+            "Parameters": {
+                "expired": False,
+                "delete": {
+                    "Id.$": "$.message.MessageId",
+                    "ReceiptHandle.$": "$.message.ReceiptHandle",
+                },
+            },
+            "End": True,
+        },
         "RetryLater": _sqs(
             "changeMessageVisibility",
             {**handle, "VisibilityTimeout": d.failed_retry_delay_seconds},
@@ -231,7 +242,7 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
                 "StartAt": "IsS3Event",
                 "States": _message_states(args, t),
             },
-            "ResultSelector": {"flags.$": "$[*].expired"},
+            "ResultSelector": {"flags.$": "$[*].expired", "deletes.$": "$[*].delete"},
             "ResultPath": "$.outcomes",
             "Next": "CountRound",
         },
@@ -242,9 +253,28 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
                 "started.$": "$.started",
                 "round.$": "States.MathAdd($.round, 1)",
                 "expired.$": "States.ArrayContains($.outcomes.flags, true)",
+                "deletes.$": "$.outcomes.deletes",
+                "succeeded.$": "States.ArrayLength($.outcomes.deletes)",
             },
-            "Next": "NextRound",
+            "Next": "AnySucceeded",
         },
+        "AnySucceeded": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.succeeded", "NumericGreaterThan": 0, "Next": "DeleteSucceeded"}
+            ],
+            "Default": "NextRound",
+        },
+        "DeleteSucceeded": _sqs(
+            "deleteMessageBatch",
+            {"QueueUrl": t.queue_url, "Entries.$": "$.deletes"},
+            Comment=(
+                "Only messages whose invocation succeeded. An entry SQS fails to delete "
+                "reappears and is processed again: a duplicate, never a loss."
+            ),
+            ResultPath=None,
+            Next="NextRound",
+        ),
         "NextRound": {"Type": "Choice", "Choices": next_round, "Default": "Receive"},
         "Drained": {
             "Type": "Pass",

@@ -186,7 +186,8 @@ def test_state_machine_uses_its_role_and_targets_this_queue_and_function(
     assert lane["Receive"]["Parameters"]["QueueUrl"] == QUEUE_URL
     iteration = lane["Batch"]["ItemProcessor"]["States"]
     assert iteration["Invoke"]["Parameters"]["FunctionName"] == FUNCTION_ARN
-    assert iteration["Delete"]["Parameters"]["QueueUrl"] == QUEUE_URL
+    assert lane["DeleteSucceeded"]["Parameters"]["QueueUrl"] == QUEUE_URL
+    assert iteration["RetryLater"]["Parameters"]["QueueUrl"] == QUEUE_URL
     assert iteration["Quarantine"]["Parameters"]["QueueUrl"] == DLQ_URL
     assert machine.inputs["loggingConfiguration"] == {
         "level": "ERROR",
