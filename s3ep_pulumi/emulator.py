@@ -1,12 +1,15 @@
 """Run a captured processor in moto: S3 -> EventBridge -> SQS -> Step Functions -> handler.
 
 Everything is built from what the component declared (a `Capture`), never from a second copy of
-the wiring. Two seams of moto are adjusted so it behaves like AWS (see docs/dispatch.md):
+the wiring. Three seams of moto are adjusted so it behaves like AWS (see docs/dispatch.md):
 
 - moto sends S3 events to rule targets without applying the target's input transformer (and
   without the `ingestion-time` its transformer needs); AWS applies it.
 - without Docker, moto answers a Lambda invoke with canned bytes; here the handler runs
-  in-process, and every call's start and end times are recorded.
+  in-process, behind the shim, and every call's start and end times are recorded.
+- moto's SQS receive is not atomic: two threads receiving at once can both take the same
+  message (SQS hides a message from every other receiver the moment one receives it). Here
+  receives are serialised; the long poll still waits without holding anyone up.
 
 Use inside `moto.mock_aws(config=EMULATOR_CONFIG)`.
 """
@@ -27,6 +30,7 @@ import boto3
 from s3ep_pulumi.capture import Capture
 from s3ep_pulumi.runtime import s3ep_shim
 
+LONG_POLL_STEP_SECONDS = 0.05
 EMULATOR_CONFIG: dict[str, Any] = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
@@ -49,7 +53,18 @@ class Recorder:
 
     invocations: list[Invocation] = field(default_factory=list)
     throttles: int = 0
+    invokes: int = 0  # every invocation that reached the shim
+    invoke_seconds: float = 0.0  # their total run time, pacing sleeps included
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def invoked(self, seconds: float) -> None:
+        with self._lock:
+            self.invokes += 1
+            self.invoke_seconds += seconds
+
+    def pacing_seconds(self) -> float:
+        """Lambda time spent outside the handler: waiting for start slots, mostly."""
+        return self.invoke_seconds - sum(i.end - i.start for i in self.invocations)
 
     def add(self, invocation: Invocation) -> None:
         with self._lock:
@@ -104,6 +119,7 @@ def patched_seams(
     from moto.awslambda.exceptions import LambdaClientError
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.events.models import Rule
+    from moto.sqs.models import SQSBackend
 
     recorder = Recorder()
 
@@ -119,11 +135,14 @@ def patched_seams(
         if throttle is not None and throttle(payload):
             recorder.throttled()
             raise LambdaClientError("TooManyRequestsException", "Rate Exceeded.")
+        began = time.time()
         try:
             result = s3ep_shim.dispatch(payload, None, recorded)
         except Exception as error:  # the handler's failure is Lambda's "Unhandled" error
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorMessage": str(error), "errorType": type(error).__name__})
+        finally:
+            recorder.invoked(time.time() - began)
         return json.dumps(result)
 
     def recorded(event: dict[str, Any], context: Any) -> Any:
@@ -143,14 +162,39 @@ def patched_seams(
         now = datetime.datetime.now(datetime.UTC).isoformat()
         original_send(self, {"ingestion-time": now, **event}, True)  # type: ignore[typeddict-item]
 
+    original_receive = SQSBackend.receive_message
+    receive_lock = threading.Lock()
+
+    def receive_message(
+        self: Any,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: list[str] | None = None,
+    ) -> Any:
+        # One receive at a time picks and hides its messages, as in SQS; the long poll waits
+        # outside the lock so other receivers are not held up.
+        deadline = time.monotonic() + wait_seconds_timeout
+        while True:
+            with receive_lock:
+                found = original_receive(
+                    self, queue_name, count, 0, visibility_timeout, message_attribute_names
+                )
+            if found or time.monotonic() >= deadline:
+                return found
+            time.sleep(LONG_POLL_STEP_SECONDS)
+
     original_invoke = LambdaSimpleBackend.invoke
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign,assignment]
     Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
+    SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
     try:
         yield recorder
     finally:
         LambdaSimpleBackend.invoke = original_invoke  # type: ignore[method-assign]
         Rule.send_to_targets = original_send  # type: ignore[method-assign]
+        SQSBackend.receive_message = original_receive  # type: ignore[method-assign]
 
 
 @dataclass
