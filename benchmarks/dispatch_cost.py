@@ -39,7 +39,8 @@ from s3ep_pulumi import cost as pricing  # noqa: E402
 from s3ep_pulumi.capture import run_program  # noqa: E402
 from s3ep_pulumi.emulator import EMULATOR_CONFIG, Emulated, materialise, patched_seams  # noqa: E402
 
-HANDLER_SECONDS = 0.05
+HANDLER_SECONDS = 0.05  # a quick handler: lanes wait for their slots most of the time
+BUSY_HANDLER_SECONDS = 0.8  # close to max_concurrency / rate: lanes are busy, little waiting
 FUNCTION_MEMORY_GB = 256 / 1024  # the model's default memory_size
 POLLS_PER_HOUR = 60  # the schedule, at the default poll interval of one minute
 # SQS event source mapping (baseline): Lambda long-polls with at least 5 pollers; each receive
@@ -49,9 +50,12 @@ ESM_BATCH = 10
 RUNS = itertools.count()
 
 
-def sleeping(event: dict[str, Any], context: Any) -> dict[str, int]:
-    time.sleep(HANDLER_SECONDS)
-    return {"statusCode": 200}
+def sleeping(seconds: float) -> Any:
+    def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+        time.sleep(seconds)
+        return {"statusCode": 200}
+
+    return handler
 
 
 def processor(workflow: str, rate: float | None, concurrency: int) -> S3EventProcessorArgs:
@@ -85,9 +89,11 @@ def usage_of(emu: Emulated, arn: str) -> pricing.Usage:
     )
 
 
-def measure(args: S3EventProcessorArgs, objects: int) -> Measured:
+def measure(
+    args: S3EventProcessorArgs, objects: int, handler_seconds: float = HANDLER_SECONDS
+) -> Measured:
     capture = run_program(lambda: S3EventProcessor("bench", args))
-    with mock_aws(config=EMULATOR_CONFIG), patched_seams(sleeping) as recorder:
+    with mock_aws(config=EMULATOR_CONFIG), patched_seams(sleeping(handler_seconds)) as recorder:
         emu = materialise(capture)
         s3 = boto3.client("s3")
         for i in range(objects):
@@ -126,7 +132,7 @@ def per_execution_baseline(workflow: str, objects: int) -> pricing.Usage:
         },
     }
     body = json.dumps({"s3_details": {"bucket": "b", "key": "k", "event_type": "Object Created"}})
-    with mock_aws(config=EMULATOR_CONFIG), patched_seams(sleeping):
+    with mock_aws(config=EMULATOR_CONFIG), patched_seams(sleeping(HANDLER_SECONDS)):
         iam = boto3.client("iam")
         role = iam.create_role(RoleName="b", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         boto3.client("lambda").create_function(

@@ -221,7 +221,7 @@ def alarm_specs(args: S3EventProcessorArgs, t: AlarmTargets) -> list[Spec]:
             metric="Errors",
             stat="Sum",
             meaning="The function raised or timed out; each failed message is retried after "
-            "the visibility timeout, then moved to the DLQ.",
+            "dispatch.failed_retry_delay_seconds, then moved to the DLQ.",
             first_step="read the function's JSON logs for level ERROR.",
             **lam,
         ),

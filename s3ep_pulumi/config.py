@@ -514,7 +514,8 @@ class MessageAgeAlarm(AlarmSettings):
         1800,
         gt=0,
         description=(
-            "Seconds. Default 1800. Keep it above max_receive_count x the visibility timeout, "
+            "Seconds. Default 1800. Keep it above max_receive_count x (failed_retry_delay_seconds "
+            "+ function.timeout), "
             "or one failing message pages before it reaches the DLQ."
         ),
     )

@@ -6,6 +6,7 @@ python -m s3ep_pulumi.docgen          (or `make docs`)
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -109,10 +110,26 @@ def render() -> str:
     return HEADER + "\n" + "\n".join(_section(S3EventProcessorArgs, "")).rstrip() + "\n"
 
 
+DISPATCH_DOC = Path("docs") / "dispatch.md"
+DIAGRAM = re.compile(r"```mermaid\nstateDiagram-v2\n.*?```\n", re.S)
+
+
+def dispatch_doc(text: str, diagram: str) -> str:
+    """docs/dispatch.md with its state diagram replaced by `diagram` (mermaid source)."""
+    return DIAGRAM.sub(lambda _: f"```mermaid\n{diagram}```\n", text, count=1)
+
+
 def main() -> None:
+    from s3ep_pulumi.synth import definition_mermaid, synth_stack
+
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(render())
     print(f"wrote {OUT}")
+    machine = synth_stack("dev").one("aws:sfn/stateMachine:StateMachine")
+    DISPATCH_DOC.write_text(
+        dispatch_doc(DISPATCH_DOC.read_text(), definition_mermaid(machine.prop("definition")))
+    )
+    print(f"wrote {DISPATCH_DOC} (state diagram of the dev stack)")
 
 
 if __name__ == "__main__":
