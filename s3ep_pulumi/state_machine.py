@@ -81,6 +81,37 @@ def _sqs(action: str, parameters: dict[str, Any], **fields: Any) -> State:
     }
 
 
+def _receive(
+    name: str,
+    check: str,
+    parameters: dict[str, Any],
+    *,
+    into: str,
+    found: str,
+    empty: str,
+    comment: str | None = None,
+) -> dict[str, State]:
+    """A receiveMessage task into `$.<into>.messages`, and the Choice that follows it."""
+    fields = {"Comment": comment} if comment else {}
+    return {
+        name: _sqs(
+            "receiveMessage",
+            parameters,
+            ResultSelector={"messages.$": "$"},
+            ResultPath=f"$.{into}",
+            Next=check,
+            **fields,
+        ),
+        check: {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": f"$.{into}.messages.Messages", "IsPresent": True, "Next": found}
+            ],
+            "Default": empty,
+        },
+    }
+
+
 def _message_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, State]:
     """States run for one received message. Each path ends with {"expired": bool}."""
     d, r = args.dispatch, args.dispatch.retry
@@ -204,24 +235,18 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
             {"Variable": "$.round", "NumericGreaterThanEquals": rounds, "Next": "RoundsSpent"}
         )
     return {
-        "Receive": _sqs(
-            "receiveMessage",
+        **_receive(
+            "Receive",
+            "AnyMessages",
             {
                 "QueueUrl": t.queue_url,
                 "MaxNumberOfMessages": d.batch_size,
                 "WaitTimeSeconds": d.receive_wait_seconds,
             },
-            ResultSelector={"messages.$": "$"},
-            ResultPath="$.received",
-            Next="AnyMessages",
+            into="received",
+            found="Batch",
+            empty="Drained",
         ),
-        "AnyMessages": {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.received.messages.Messages", "IsPresent": True, "Next": "Batch"}
-            ],
-            "Default": "Drained",
-        },
         "Batch": {
             "Type": "Map",
             "Comment": "One message at a time: a lane has at most one invocation in flight.",
@@ -342,29 +367,23 @@ def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[s
                 ResultPath=None,
                 Next="Take",
             ),
-            "Take": _sqs(
-                "receiveMessage",
+            **_receive(
+                "Take",
+                "Leased",
                 {
                     **lease,
                     "MaxNumberOfMessages": 1,
                     "VisibilityTimeout": args.lease_seconds(),
                     "WaitTimeSeconds": 0,
                 },
-                Comment=(
+                into="lease",
+                found="Hold",
+                empty="Busy",
+                comment=(
                     "A FIFO group hands out nothing while one of its messages is in flight: "
                     "receiving a token means no other execution holds the lease."
                 ),
-                ResultSelector={"messages.$": "$"},
-                ResultPath="$.lease",
-                Next="Leased",
             ),
-            "Leased": {
-                "Type": "Choice",
-                "Choices": [
-                    {"Variable": "$.lease.messages.Messages", "IsPresent": True, "Next": "Hold"}
-                ],
-                "Default": "Busy",
-            },
             "Hold": {
                 "Type": "Pass",
                 "Parameters": {
