@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import io
 import itertools
 import json
 import logging
@@ -28,7 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from s3ep_pulumi import cost as pricing
 from s3ep_pulumi import simulation_report as report
@@ -361,6 +362,41 @@ def _inside(module: Any, root: Path) -> bool:
     return isinstance(path, str) and Path(path).resolve().is_relative_to(root.resolve())
 
 
+class FunctionOutput(io.TextIOBase):
+    """stdout while the function runs: writes go to the current run's log file. One object for
+    every run, because loggers keep the stream they found at import (Powertools' Logger keeps
+    its handler across re-imports): it must still lead somewhere after the run's file closed."""
+
+    def __init__(self) -> None:
+        self.target: IO[str] | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        target = self.target
+        return target.write(text) if target is not None else len(text)
+
+    def flush(self) -> None:
+        if self.target is not None:
+            self.target.flush()
+
+
+FUNCTION_OUTPUT = FunctionOutput()
+
+
+@contextlib.contextmanager
+def function_output(path: Path) -> Iterator[None]:
+    """The function's stdout (its logs, the shim's, Powertools' metrics) into `path`, as
+    CloudWatch Logs would keep them."""
+    with path.open("w") as log, contextlib.redirect_stdout(FUNCTION_OUTPUT):
+        FUNCTION_OUTPUT.target = log
+        try:
+            yield
+        finally:
+            FUNCTION_OUTPUT.target = None
+
+
 @contextlib.contextmanager
 def emulator_log(path: Path) -> Iterator[None]:
     """moto's own log lines (its Step Functions interpreter reports paths a Choice found
@@ -477,8 +513,7 @@ def simulate(opts: Options, progress: Progress | None = None) -> Run:
     report_progress = progress or Progress()
     samples: list[report.Sample] = []
     with (
-        log_path.open("w") as log,
-        contextlib.redirect_stdout(log),  # the handler's and the shim's logs: CloudWatch's part
+        function_output(log_path),
         emulator_log(out / "emulator.log"),
         environment({**AWS_ENVIRONMENT, **function.environment}),
         mock_aws(config=EMULATOR_CONFIG),  # type: ignore[call-overload]

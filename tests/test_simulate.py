@@ -67,6 +67,13 @@ def test_failure_injection_sends_the_failing_keys_to_the_dlq_after_max_receive_c
     assert (s["matched"], s["processed"], s["dead_lettered"], s["lost"]) == (5, 4, 1, 0)
     assert s["retried"] == 4  # the failing key was tried max_receive_count (5) times
     assert s["failures"] == {"InjectedFailure": 5}
+    # the function's log (a second run in this process: loggers from the first import still
+    # write to it) has the handler's lines and the shim's error record for each failure
+    logs = [json.loads(line) for line in (tmp_path / "function.log").read_text().splitlines()]
+    assert len([r for r in logs if r.get("message") == "object processed"]) == 4
+    assert [r["key"] for r in logs if r.get("logger") == "s3ep_shim"] == [
+        "uploads/sim-0001.png"
+    ] * 5
     assert (
         "dispatch.failed_retry_delay_seconds: declared 30 s, simulated 0 s (--retry-delay)"
         in s["deviations"]
