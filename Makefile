@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh clone:
-#   make run    bootstrap .venv, evaluate the dev stack offline (s3ep synth --stack dev)
+#   make run    bootstrap .venv, run the dev stack's pipeline locally (s3ep simulate --stack dev)
 #   make test   bootstrap .venv, run lint and the whole test suite
 PYTHON ?= python3
 VENV := .venv
@@ -11,11 +11,11 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,simulate]"
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/s3ep synth --stack dev
+	$(BIN)/s3ep simulate --stack dev --objects 40 --report out/dev/simulation.html
 
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest

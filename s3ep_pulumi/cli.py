@@ -3,6 +3,7 @@
     s3ep synth --stack dev [--out out/dev]   evaluate a stack, print its resources, write files
     s3ep schema [--out PATH]                 print or write the config's JSON Schema
     s3ep check --stack dev [--policy-config F]  run the policy pack and the IAM linter offline
+    s3ep simulate --stack dev [--objects 40]  run the stack's pipeline locally with its handler
 
 Errors a user can fix are printed as one message with exit status 2, never as a traceback.
 """
@@ -81,6 +82,100 @@ def _cmd_check(ns: argparse.Namespace) -> int:
     return 1 if mandatory or findings else 0
 
 
+def _cmd_simulate(ns: argparse.Namespace) -> int:
+    from s3ep_pulumi.simulate import Options, check_report_path, simulate, write_report
+    from s3ep_pulumi.simulate_console import console_for, live_progress, print_summary
+    from s3ep_pulumi.simulation_report import violations
+
+    if ns.report is not None:
+        check_report_path(ns.report)
+    opts = Options(
+        stack=ns.stack,
+        objects=ns.objects,
+        from_dir=ns.from_dir,
+        unmatched=ns.unmatched,
+        fail_rate=ns.fail_rate,
+        fail_keys=ns.fail_keys,
+        throttle_rate=ns.throttle_rate,
+        overlap=ns.overlap,
+        retry_delay=ns.retry_delay,
+        timeout=ns.timeout,
+        seed=ns.seed,
+        out=ns.out,
+    )
+    console = console_for(sys.stdout)
+    if ns.json:
+        run = simulate(opts)
+    else:
+        with live_progress(console) as progress:
+            run = simulate(opts, progress)
+    if ns.report is not None:
+        write_report(run, ns.report)
+    if ns.json:
+        print(json.dumps(run.summary.to_json(), indent=2))
+    else:
+        print_summary(run.summary, console)
+        console.print(f"handler logs: {run.function_log}")
+        if ns.report is not None:
+            console.print(f"wrote {ns.report}")
+    return 1 if violations(run.summary) else 0
+
+
+def _add_simulate(sub: Any) -> None:
+    simulate = sub.add_parser(
+        "simulate",
+        help="run a stack's whole pipeline locally (moto), with its own handler",
+        description=(
+            "Materialise what the stack declares in an in-process AWS emulator, upload objects, "
+            "run the dispatcher as the schedule would and run the function's own handler. "
+            "Exit 1 when an object was lost or a guarantee broken, 2 on bad input."
+        ),
+    )
+    simulate.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
+    source = simulate.add_mutually_exclusive_group()
+    source.add_argument(
+        "--objects", type=int, default=40, help="synthetic objects inside the filters (40)"
+    )
+    source.add_argument("--from-dir", type=Path, help="upload these files (under the prefix)")
+    simulate.add_argument(
+        "--unmatched",
+        type=int,
+        help="extra uploads outside the filters, to show them ignored (a tenth, at least 2)",
+    )
+    simulate.add_argument(
+        "--fail-rate", type=float, default=0.0, help="fraction of handler calls that raise"
+    )
+    simulate.add_argument(
+        "--fail-keys", metavar="PATTERN", help="keys (fnmatch pattern) whose calls always raise"
+    )
+    simulate.add_argument(
+        "--throttle-rate",
+        type=float,
+        default=0.0,
+        help="fraction of invokes refused with TooManyRequestsException",
+    )
+    simulate.add_argument(
+        "--overlap", action="store_true", help="start a second poller while each one runs"
+    )
+    simulate.add_argument(
+        "--retry-delay",
+        type=int,
+        metavar="SECONDS",
+        help="override dispatch.failed_retry_delay_seconds to compress retries (shown as a "
+        "deviation)",
+    )
+    simulate.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds the run may take (120)"
+    )
+    simulate.add_argument("--seed", type=int, default=1, help="seed of the injected failures")
+    simulate.add_argument(
+        "--out", type=Path, help="folder for function.log, the handler's output (out/STACK)"
+    )
+    simulate.add_argument("--report", type=Path, help="write a timeline: .html or .svg")
+    simulate.add_argument("--json", action="store_true", help="print the summary as JSON")
+    simulate.set_defaults(func=_cmd_simulate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="s3ep", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -99,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON file as for `pulumi preview --policy-config`: rule -> level or settings",
     )
     check.set_defaults(func=_cmd_check)
+    _add_simulate(sub)
     return parser
 
 

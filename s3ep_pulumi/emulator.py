@@ -45,6 +45,12 @@ class Invocation:
     start: float
     end: float
     error: str | None
+    status_code: int | None = None  # a statusCode the handler returned, if any
+
+    @property
+    def succeeded(self) -> bool:
+        """As the shim judges it: returned, without a statusCode >= 400."""
+        return self.error is None and (self.status_code is None or self.status_code < 400)
 
 
 @dataclass
@@ -153,7 +159,7 @@ def patched_seams(
         except Exception as error:
             recorder.add(Invocation(key, start, time.time(), type(error).__name__))
             raise
-        recorder.add(Invocation(key, start, time.time(), None))
+        recorder.add(Invocation(key, start, time.time(), None, s3ep_shim.status_code(result)))
         return result
 
     original_send = Rule.send_to_targets
