@@ -9,7 +9,7 @@ Each lane is a worker that invokes one message at a time, so at most `max_concur
 invocations are ever in flight; the lease (one FIFO message group) keeps a second execution
 from running lanes at the same time. A lane loops:
 
-    Receive (up to batch_size) -> Batch (a Map, one message at a time) -> NextRound?
+    Receive (1, 2, 4, ... up to batch_size) -> Batch (a Map, one message at a time) -> NextRound?
 
 and each message goes:
 
@@ -57,6 +57,12 @@ class DispatcherTargets:
     dlq_url: str
     lease_url: str
     function_arn: str
+
+
+def receive_ramp(batch_size: int) -> list[int]:
+    """Next receive size after a receive of i messages: lanes start with 1 and double up to
+    batch_size, so a small burst is spread over every lane instead of filling the first one."""
+    return [min(batch_size, max(1, 2 * i)) for i in range(batch_size + 1)]
 
 
 def _retry(errors: list[str], attempts: int, interval: int, backoff: float, cap: int) -> State:
@@ -240,7 +246,7 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
             "AnyMessages",
             {
                 "QueueUrl": t.queue_url,
-                "MaxNumberOfMessages": d.batch_size,
+                "MaxNumberOfMessages.$": "$.take",
                 "WaitTimeSeconds": d.receive_wait_seconds,
             },
             into="received",
@@ -277,6 +283,8 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
                 "lane.$": "$.lane",
                 "started.$": "$.started",
                 "round.$": "States.MathAdd($.round, 1)",
+                "take.$": "States.ArrayGetItem($.ramp, $.take)",
+                "ramp.$": "$.ramp",
                 "expired.$": "States.ArrayContains($.outcomes.flags, true)",
                 "deletes.$": "$.outcomes.deletes",
                 "succeeded.$": "States.ArrayLength($.outcomes.deletes)",
@@ -401,6 +409,8 @@ def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[s
                     "lane.$": "$$.Map.Item.Value",
                     "started.$": "$.started",
                     "round": 0,
+                    "take": 1,
+                    "ramp": receive_ramp(d.batch_size),
                 },
                 "ItemProcessor": {
                     "ProcessorConfig": {"Mode": "INLINE"},

@@ -147,8 +147,11 @@ def test_starts_are_spread_evenly_at_the_configured_rate(rate: float, lanes: int
 
 
 def test_without_a_rate_limit_the_lanes_keep_max_concurrency_busy() -> None:
-    duration, lanes = 0.3, 4
-    raw = settings(dispatch={"max_concurrency": lanes, "batch_size": 4})
+    # the rate is lanes / (duration + the dispatcher's per-message overhead: 30 ms for one lane
+    # in moto, over 100 ms when four lanes share its single interpreter)
+    duration, lanes = 0.5, 4
+    # a backlog: lanes hold at most 4 x 2 messages, so the queue keeps the rest until the end
+    raw = settings(dispatch={"max_concurrency": lanes, "batch_size": 2})
     with pipeline(raw, sleeping(duration)) as (emu, rec):
         upload(emu, keys(32))
         poll(emu)

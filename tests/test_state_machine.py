@@ -68,7 +68,10 @@ def test_lanes_invoke_one_message_at_a_time_and_run_max_concurrency_at_once() ->
     lanes = machine["States"]["Lanes"]
     assert lanes["MaxConcurrency"] == 7
     lane = lanes["ItemProcessor"]["States"]
-    assert lane["Receive"]["Parameters"]["MaxNumberOfMessages"] == 4
+    assert lane["Receive"]["Parameters"]["MaxNumberOfMessages.$"] == "$.take"
+    assert lanes["ItemSelector"]["take"] == 1
+    # a lane's receives grow 1, 2, 4, 4, ...: a small burst reaches every lane
+    assert lanes["ItemSelector"]["ramp"] == [1, 2, 4, 4, 4]
     assert lane["Batch"]["MaxConcurrency"] == 1
     assert lane["Batch"]["ItemSelector"]["control"] == {
         "lane.$": "$.lane",
