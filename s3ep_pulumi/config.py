@@ -284,6 +284,19 @@ class DispatchConfig(_Section):
         """Seconds between two invocation starts; 0 without a rate limit."""
         return 1.0 / self.rate_per_second if self.rate_per_second else 0.0
 
+    def receive_ramp(self) -> list[int]:
+        """Next receive size after a receive of i messages (index i): a lane starts with 1 and
+        doubles up to batch_size, so a small burst is spread over every lane."""
+        return [min(self.batch_size, max(1, 2 * i)) for i in range(self.batch_size + 1)]
+
+    def receive_sizes(self, rounds: int) -> list[int]:
+        """The sizes of a lane's first `rounds` receives: 1, 2, 4, ... batch_size, batch_size."""
+        ramp, take, out = self.receive_ramp(), 1, []
+        for _ in range(rounds):
+            out.append(take)
+            take = ramp[take]
+        return out
+
     def pace_wait_worst_seconds(self) -> float:
         """Longest a lane waits for its next start slot: one lane period, plus the second a
         Step Functions Wait can add (it wakes on whole seconds)."""
@@ -845,11 +858,13 @@ class S3EventProcessorArgs(_Section):
             return None
         budget = limits.STANDARD_HISTORY_EVENTS_MAX * HISTORY_BUDGET_SHARE
         lanes = d.max_concurrency
+
+        def fits(rounds: int) -> bool:  # `rounds` receives per lane, and a last, empty one
+            messages = lanes * sum(d.receive_sizes(rounds))
+            return self.history_events_worst(lanes * (rounds + 1), messages) <= budget
+
         rounds = 0
-        while (
-            self.history_events_worst(lanes * (rounds + 2), lanes * d.batch_size * (rounds + 1))
-            <= budget
-        ):
+        while fits(rounds + 1):
             rounds += 1
         return rounds
 
@@ -1004,17 +1019,6 @@ def _dispatch_problems(args: S3EventProcessorArgs) -> list[Problem]:
                 f"{args.lane_batch_bytes()} bytes, over the {payload_budget} bytes a Step "
                 "Functions state may hold for them; lower it or dispatch.batch_size",
                 args.queue.max_message_size_bytes,
-            )
-        )
-    rounds = args.lane_rounds()
-    if rounds is not None and rounds < 1:
-        out.append(
-            (
-                ("dispatch", "batch_size"),
-                f"a STANDARD execution with {d.max_concurrency} lanes of {d.batch_size} messages "
-                f"could exceed {limits.STANDARD_HISTORY_EVENTS_MAX} history events in one "
-                "round; lower it or dispatch.max_concurrency, or use EXPRESS",
-                d.batch_size,
             )
         )
     return out

@@ -59,12 +59,6 @@ class DispatcherTargets:
     function_arn: str
 
 
-def receive_ramp(batch_size: int) -> list[int]:
-    """Next receive size after a receive of i messages: lanes start with 1 and double up to
-    batch_size, so a small burst is spread over every lane instead of filling the first one."""
-    return [min(batch_size, max(1, 2 * i)) for i in range(batch_size + 1)]
-
-
 def _retry(errors: list[str], attempts: int, interval: int, backoff: float, cap: int) -> State:
     return {
         "ErrorEquals": errors,
@@ -410,7 +404,7 @@ def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[s
                     "started.$": "$.started",
                     "round": 0,
                     "take": 1,
-                    "ramp": receive_ramp(d.batch_size),
+                    "ramp": d.receive_ramp(),
                 },
                 "ItemProcessor": {
                     "ProcessorConfig": {"Mode": "INLINE"},

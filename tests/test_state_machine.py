@@ -88,7 +88,7 @@ def test_only_standard_executions_count_rounds() -> None:
     assert "RoundsSpent" not in express
     assert standard["NextRound"]["Choices"][1] == {
         "Variable": "$.round",
-        "NumericGreaterThanEquals": 3,
+        "NumericGreaterThanEquals": 5,
         "Next": "RoundsSpent",
     }
 
