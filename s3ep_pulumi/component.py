@@ -447,7 +447,7 @@ class S3EventProcessor(pulumi.ComponentResource):
             code=pulumi.FileArchive(str(package.path)),
             source_code_hash=package.sha256_b64,
             memory_size=f.memory_size,
-            timeout=f.timeout,
+            timeout=self.args.lambda_timeout_seconds(),
             architectures=[f.architecture],
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=self._function_environment()),
             layers=self._function_layers(),

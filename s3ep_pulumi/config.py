@@ -28,6 +28,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from s3ep_pulumi import limits
 from s3ep_pulumi.naming import Names
+from s3ep_pulumi.runtime.s3ep_shim import DEFER_AFTER_SECONDS, TOLERANCE_FRACTION
 
 # Seconds the dispatcher itself may spend around one message beyond the function's run time:
 # state transitions, the SQS and Lambda API calls and their latency. Generous on purpose: a
@@ -781,10 +782,17 @@ class S3EventProcessorArgs(_Section):
     def names(self) -> Names:
         return Names.derive(self.name_prefix, self.function_name, self.bucket.existing_bucket_name)
 
+    def lambda_timeout_seconds(self) -> int:
+        """The function's timeout as deployed: the handler's `function.timeout`, plus, with a rate
+        limit, the longest the shim may wait for a start slot before calling the handler."""
+        if not self.dispatch.rate_per_second:
+            return self.function.timeout
+        return self.function.timeout + math.ceil(DEFER_AFTER_SECONDS + TOLERANCE_FRACTION)
+
     def invoke_worst_case_seconds(self) -> float:
         """Longest one message's invocation can take: every attempt times out, every retry waits."""
         attempts = self.dispatch.retry.max_attempts + 1
-        return attempts * self.function.timeout + self.dispatch.retry.total_delay_seconds()
+        return attempts * self.lambda_timeout_seconds() + self.dispatch.retry.total_delay_seconds()
 
     def message_worst_case_seconds(self) -> float:
         """Longest one message takes in its lane: wait for a slot, invoke, delete."""
@@ -813,10 +821,10 @@ class S3EventProcessorArgs(_Section):
         """Longest an execution can run after its start window closed: the last started
         handler runs to its timeout (+5 s of Lambda latency), one transient retry waits its
         longest delay and answers 'expired', then the lanes release and the lease is freed."""
-        f, r = self.function, self.dispatch.retry
+        r = self.dispatch.retry
         return math.ceil(
             limits.WAIT_RESOLUTION_SECONDS
-            + f.timeout
+            + self.lambda_timeout_seconds()
             + 5
             + (r.max_delay_seconds if r.max_attempts else 0)
             + DISPATCH_OVERHEAD_SECONDS

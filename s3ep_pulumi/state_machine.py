@@ -133,7 +133,7 @@ def _message_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[st
                 "FunctionName": t.function_arn,
                 "Payload": {"body.$": "$.message.Body", "s3ep.$": "$.control"},
             },
-            "TimeoutSeconds": args.function.timeout + INVOKE_LATENCY_SECONDS,
+            "TimeoutSeconds": args.lambda_timeout_seconds() + INVOKE_LATENCY_SECONDS,
             "ResultSelector": {"payload.$": "$.Payload"},
             "ResultPath": "$.result",
             "Retry": [

@@ -63,12 +63,14 @@ def test_worst_case_in_flight_counts_a_lanes_batch_slot_waits_timeouts_and_retri
             },
         )
     )
-    # one message: a lane period 5 / 2 s + 1 s of Wait resolution, 4 attempts x 10 s + retry
+    # with a rate limit the deployed timeout has 2 s more for the shim's wait for a start slot
+    assert args.lambda_timeout_seconds() == 12
+    # one message: a lane period 5 / 2 s + 1 s of Wait resolution, 4 attempts x 12 s + retry
     # delays 1 + 2 + 4 s, 10 s of bookkeeping; a lane's 10 in a row after a 2 s receive wait,
     # + 30 s overhead
-    assert args.message_worst_case_seconds() == 3.5 + 47 + 10
-    assert args.in_flight_worst_case_seconds() == 2 + 10 * 60.5 + 30
-    assert args.visibility_timeout_seconds == 637
+    assert args.message_worst_case_seconds() == 3.5 + 55 + 10
+    assert args.in_flight_worst_case_seconds() == 2 + 10 * 68.5 + 30
+    assert args.visibility_timeout_seconds == 717
 
 
 def test_an_execution_starts_work_until_only_the_last_invocations_tail_is_left() -> None:
