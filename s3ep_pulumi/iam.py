@@ -236,6 +236,19 @@ LOGS_KEY_ACTIONS = [
 ]
 
 
+def cloudwatch_alarms_use_key(account_id: str) -> dict[str, Any]:
+    """Key policy statement: CloudWatch alarms of this account may publish to a topic encrypted
+    with the key (the AWS-managed alias/aws/sns key does not allow it, and its policy is fixed)."""
+    return {
+        "Sid": "CloudWatchAlarmsPublishToTheTopic",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},  # confused deputy
+    }
+
+
 def kms_key_policy(
     *,
     partition: str,
@@ -252,20 +265,7 @@ def kms_key_policy(
     may use it only for this processor's log groups (encryption context condition); with
     `alarm_topic`, CloudWatch (alarms of this account) may publish to the encrypted alarm topic.
     """
-    alarms = (
-        [
-            {
-                "Sid": "CloudWatchAlarmsPublishToTheTopic",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-            }
-        ]
-        if alarm_topic
-        else []
-    )
+    alarms = [cloudwatch_alarms_use_key(account_id)] if alarm_topic else []
     return _doc(
         {
             "Sid": "AccountAdministersTheKey",

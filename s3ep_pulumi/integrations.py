@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from s3ep_pulumi.config import DynatraceConfig
+from s3ep_pulumi.iam import cloudwatch_alarms_use_key
 
 Doc = dict[str, Any]
 DYNATRACE_WRAPPER = "/opt/dynatrace"
@@ -48,15 +49,7 @@ def alarm_topic_key_policy(account_id: str, partition: str) -> Doc:
             "Action": "kms:*",
             "Resource": "*",
         },
-        {
-            "Sid": "CloudWatchAlarmsPublish",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Resource": "*",
-            # Confused-deputy guard: only alarms of this account.
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-        },
+        cloudwatch_alarms_use_key(account_id),
     )
 
 

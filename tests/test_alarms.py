@@ -171,10 +171,10 @@ def test_created_topic_is_encrypted_with_its_own_key_that_cloudwatch_may_use(
     assert topic.inputs["kmsMasterKeyId"] == key.state["arn"]
     assert key.inputs["enableKeyRotation"] is True
     statements = {s["Sid"]: s for s in key.prop("policy")["Statement"]}
-    assert statements["CloudWatchAlarmsPublish"]["Principal"] == {
+    assert statements["CloudWatchAlarmsPublishToTheTopic"]["Principal"] == {
         "Service": "cloudwatch.amazonaws.com"
     }
-    assert statements["CloudWatchAlarmsPublish"]["Action"] == [
+    assert statements["CloudWatchAlarmsPublishToTheTopic"]["Action"] == [
         "kms:Decrypt",
         "kms:GenerateDataKey*",
     ]

@@ -149,13 +149,13 @@ def test_starts_are_spread_evenly_at_the_configured_rate(rate: float, lanes: int
 def test_without_a_rate_limit_the_lanes_keep_max_concurrency_busy() -> None:
     # the rate is lanes / (duration + the dispatcher's per-message overhead: 30 ms for one lane
     # in moto, over 100 ms when four lanes share its single interpreter)
-    duration, lanes = 0.5, 4
+    duration, lanes = 1.0, 4
     # a backlog: lanes hold at most 4 x 2 messages, so the queue keeps the rest until the end
     raw = settings(dispatch={"max_concurrency": lanes, "batch_size": 2})
     with pipeline(raw, sleeping(duration)) as (emu, rec):
-        upload(emu, keys(32))
+        upload(emu, keys(24))
         poll(emu)
-    assert sorted(rec.keys()) == keys(32)
+    assert sorted(rec.keys()) == keys(24)
     assert rec.start_rate() >= 0.8 * lanes / duration
 
 
@@ -292,7 +292,8 @@ def test_a_backlog_larger_than_one_execution_ends_in_time_and_the_next_poller_ca
         function={"timeout": 1},
     )
     args = S3EventProcessorArgs.model_validate(raw)
-    assert args.start_window_seconds() == 12  # 50 s budget - (1 + 1 + 5 + 1 + 30) s of tail
+    # 50 s budget - (1 + 3 (1 s timeout + 2 s for the slot wait) + 5 + 1 + 30) s of tail
+    assert args.start_window_seconds() == 10
     with pipeline(raw, sleeping(0.05)) as (emu, rec):
         upload(emu, keys(40))
         first = poll(emu)

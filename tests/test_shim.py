@@ -72,6 +72,20 @@ def test_the_shim_sleeps_until_the_lanes_slot_then_runs_the_handler() -> None:
     assert clock.slept == [0.15, 0.05]
 
 
+def test_a_sleep_that_overruns_the_tolerance_waits_for_the_lanes_next_slot() -> None:
+    class Oversleeping(Clock):
+        def sleep(self, seconds: float) -> None:
+            super().sleep(seconds)
+            if len(self.slept) == 1:
+                self.now += 0.1  # the first sleep returns 100 ms late: past the 50 ms tolerance
+
+    clock = Oversleeping(1000.05)
+    result = dispatch({"body": BODY, "s3ep": control()}, None, ok, clock=clock, sleep=clock.sleep)
+    assert result["outcome"] == "ok"
+    # slot 1000.2 missed (woke at 1000.3), so the next one of lane 1: 1001.0
+    assert clock.slept == [0.15, 0.7, 0.05]
+
+
 def test_a_far_slot_is_waited_for_in_step_functions_not_in_lambda() -> None:
     clock = Clock(1000.05)
     result = dispatch(

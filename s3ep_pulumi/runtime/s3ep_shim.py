@@ -112,13 +112,16 @@ def dispatch(
     rate = control.get("rate")
     slot_end = None
     if rate:
-        slot = next_slot(now, int(control["lane"]), int(control["lanes"]), float(rate))
-        if slot - now > DEFER_AFTER_SECONDS:
-            # Whole seconds (a Wait's resolution), waking LAUNCH_MARGIN_SECONDS or more early.
-            wait = math.floor(slot - now - LAUNCH_MARGIN_SECONDS)
-            return {"outcome": "deferred", "wait_seconds": wait}
-        if slot > now:
-            sleep(slot - now)
+        while True:  # until the clock is on a slot of the lane, within tolerance
+            slot = next_slot(now, int(control["lane"]), int(control["lanes"]), float(rate))
+            if slot - now > DEFER_AFTER_SECONDS:
+                # Whole seconds (a Wait's resolution), waking LAUNCH_MARGIN_SECONDS or more early.
+                wait = math.floor(slot - now - LAUNCH_MARGIN_SECONDS)
+                return {"outcome": "deferred", "wait_seconds": wait}
+            if slot <= now:
+                break
+            sleep(slot - now)  # a sleep that overruns the tolerance moves on to the next slot
+            now = clock()
         # The lane's next call must not find this slot still within tolerance.
         slot_end = slot + TOLERANCE_FRACTION / float(rate)
 
