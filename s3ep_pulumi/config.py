@@ -35,6 +35,8 @@ from s3ep_pulumi.runtime.s3ep_shim import DEFER_AFTER_SECONDS, TOLERANCE_FRACTIO
 # visibility timeout that is too short makes a message visible again while it is still being
 # processed, and it is then processed twice.
 DISPATCH_OVERHEAD_SECONDS = 30
+# Seconds Lambda itself may add to a run (cold start, network) beyond the function's timeout.
+INVOKE_LATENCY_SECONDS = 5
 # Seconds one message's bookkeeping may take after its invocation: the delete or visibility
 # change, with its retries (1 + 2 + 4 s of backoff) and latency.
 MESSAGE_OVERHEAD_SECONDS = 10
@@ -280,10 +282,6 @@ class DispatchConfig(_Section):
         description="Log state inputs and outputs (object keys appear in logs). Default false.",
     )
     tracing: bool = Field(True, description="X-Ray tracing of executions. Default true.")
-
-    def spacing_seconds(self) -> float:
-        """Seconds between two invocation starts; 0 without a rate limit."""
-        return 1.0 / self.rate_per_second if self.rate_per_second else 0.0
 
     def receive_ramp(self) -> list[int]:
         """Next receive size after a receive of i messages (index i): a lane starts with 1 and
@@ -825,7 +823,7 @@ class S3EventProcessorArgs(_Section):
         return math.ceil(
             limits.WAIT_RESOLUTION_SECONDS
             + self.lambda_timeout_seconds()
-            + 5
+            + INVOKE_LATENCY_SECONDS
             + (r.max_delay_seconds if r.max_attempts else 0)
             + DISPATCH_OVERHEAD_SECONDS
         )

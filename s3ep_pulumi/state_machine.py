@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from s3ep_pulumi.config import S3EventProcessorArgs
+from s3ep_pulumi.config import INVOKE_LATENCY_SECONDS, S3EventProcessorArgs
 from s3ep_pulumi.event_pattern import BODY_SHAPE
 
 State = dict[str, Any]
@@ -45,8 +45,6 @@ TRANSIENT_LAMBDA_ERRORS = [
 ]
 TRANSIENT_SDK_ERRORS = ["Sqs.SdkClientException", "Sqs.SqsException", "States.Timeout"]
 LEASE_GROUP = "s3ep-lease"
-# Seconds Lambda itself may add to a run (cold start, network) beyond the function's timeout.
-INVOKE_LATENCY_SECONDS = 5
 
 
 @dataclass(frozen=True)
