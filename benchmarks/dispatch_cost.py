@@ -80,15 +80,6 @@ class Measured:
     rate: float  # achieved starts per second
 
 
-def usage_of(emu: Emulated, arn: str) -> pricing.Usage:
-    sfn = boto3.client("stepfunctions")
-    d = sfn.describe_execution(executionArn=arn)
-    seconds = (d["stopDate"] - d["startDate"]).total_seconds()
-    return pricing.usage_from_history(
-        emu.history(arn), seconds=seconds, fifo_queue_urls={emu.lease_url}
-    )
-
-
 def measure(
     args: S3EventProcessorArgs, objects: int, handler_seconds: float = HANDLER_SECONDS
 ) -> Measured:
@@ -105,9 +96,9 @@ def measure(
                 time.sleep(1)
                 second = emu.start_poller(f"busy-{next(RUNS)}")
                 emu.wait(second)
-                busy = usage_of(emu, second)
+                busy = emu.usage(second)
             emu.wait(first, timeout=900)
-            usage += usage_of(emu, first)
+            usage += emu.usage(first)
     starts = recorder.starts()
     usage.extra_invocations = recorder.invokes - len(recorder.invocations)
     usage.pacing_gb_seconds = recorder.pacing_seconds() * FUNCTION_MEMORY_GB
@@ -156,7 +147,7 @@ def per_execution_baseline(workflow: str, objects: int) -> pricing.Usage:
         emu = Emulated("", "", "", "", machine)
         for arn in arns:
             emu.wait(arn)
-            usage += usage_of(emu, arn)
+            usage += emu.usage(arn)
     usage.objects = objects
     return usage
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import boto3
 
+from s3ep_pulumi import cost
 from s3ep_pulumi.capture import Capture
 from s3ep_pulumi.runtime import s3ep_shim
 
@@ -249,6 +250,22 @@ class Emulated:
     def run_poller(self, name: str, timeout: float = 120) -> dict[str, Any]:
         """Start one execution as the schedule would and wait for it to end."""
         return self.wait(self.start_poller(name), timeout)
+
+    def states_entered(self, execution_arn: str) -> list[str]:
+        """Names of the states an execution entered, in order."""
+        return [
+            e["stateEnteredEventDetails"]["name"]
+            for e in self.history(execution_arn)
+            if e["type"].endswith("StateEntered") and "stateEnteredEventDetails" in e
+        ]
+
+    def usage(self, execution_arn: str) -> cost.Usage:
+        """What an ended execution used, as `cost` prices it."""
+        d = boto3.client("stepfunctions").describe_execution(executionArn=execution_arn)
+        seconds = (d["stopDate"] - d["startDate"]).total_seconds()
+        return cost.usage_from_history(
+            self.history(execution_arn), seconds=seconds, fifo_queue_urls={self.lease_url}
+        )
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         sfn = boto3.client("stepfunctions")

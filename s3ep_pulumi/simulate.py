@@ -567,7 +567,7 @@ def simulate(opts: Options, progress: Progress | None = None) -> Run:
         ends = Counter(_how_it_ended(emu, sfn, arn) for arn in executions)
         usage = pricing.Usage(objects=matched)
         for arn in executions:
-            usage += _usage(emu, sfn, arn)
+            usage += emu.usage(arn)
         usage.objects = matched
         usage.extra_invocations = recorder.invokes - len(recorder.invocations)
         usage.pacing_gb_seconds = recorder.pacing_seconds() * function.memory_mb / 1024
@@ -694,20 +694,8 @@ def _how_it_ended(emu: Any, sfn: Any, arn: str) -> str:
     status = str(sfn.describe_execution(executionArn=arn)["status"])
     if status != "SUCCEEDED":
         return status
-    entered = [
-        e["stateEnteredEventDetails"]["name"]
-        for e in emu.history(arn)
-        if e["type"].endswith("StateEntered") and "stateEnteredEventDetails" in e
-    ]
+    entered = emu.states_entered(arn)
     return entered[-1] if entered else status
-
-
-def _usage(emu: Any, sfn: Any, arn: str) -> pricing.Usage:
-    d = sfn.describe_execution(executionArn=arn)
-    seconds = (d["stopDate"] - d["startDate"]).total_seconds()
-    return pricing.usage_from_history(
-        emu.history(arn), seconds=seconds, fifo_queue_urls={emu.lease_url}
-    )
 
 
 REPORT_SUFFIXES = (".html", ".htm", ".svg")

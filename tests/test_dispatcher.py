@@ -110,7 +110,7 @@ def test_overlapping_pollers_share_one_lease_so_the_limit_holds_across_them() ->
         third = emu.start_poller("c")
         ends = [emu.wait(arn) for arn in (first, second, third)]
         assert [e["status"] for e in ends] == ["SUCCEEDED"] * 3
-        assert sorted(state_entered(emu, arn)[-1] for arn in (first, second, third)) == [
+        assert sorted(emu.states_entered(arn)[-1] for arn in (first, second, third)) == [
             "Busy",
             "Busy",
             "Done",
@@ -118,14 +118,6 @@ def test_overlapping_pollers_share_one_lease_so_the_limit_holds_across_them() ->
         assert emu.counts() == {"queue": 0, "dlq": 0}
     assert sorted(rec.keys()) == keys(40)
     assert rec.max_in_flight() == 2
-
-
-def state_entered(emu: Emulated, execution_arn: str) -> list[str]:
-    return [
-        e["stateEnteredEventDetails"]["name"]
-        for e in emu.history(execution_arn)
-        if e["type"].endswith("StateEntered") and "stateEnteredEventDetails" in e
-    ]
 
 
 # --- 2. rate and 3. throughput --------------------------------------------------------------------
@@ -351,5 +343,5 @@ def test_an_empty_queue_costs_four_state_transitions_per_poll() -> None:
     with pipeline(raw, sleeping(0)) as (emu, rec):
         arn = emu.start_poller("idle")
         assert emu.wait(arn)["status"] == "SUCCEEDED"
-        assert state_entered(emu, arn) == ["Init", "Probe", "HasWork", "Idle"]
+        assert emu.states_entered(arn) == ["Init", "Probe", "HasWork", "Idle"]
     assert rec.invocations == []
