@@ -148,7 +148,6 @@ def per_execution_baseline(workflow: str, objects: int) -> pricing.Usage:
         for arn in arns:
             emu.wait(arn)
             usage += emu.usage(arn)
-    usage.objects = objects
     return usage
 
 

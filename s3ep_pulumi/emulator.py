@@ -301,12 +301,10 @@ def _queue_attributes(inputs: dict[str, Any], queue_arns: dict[str, str]) -> dic
     return attrs
 
 
-def materialise(capture: Capture, *, visibility_timeout: int | None = None) -> Emulated:
-    """Create in moto every resource of the data path that `capture` declared.
-
-    `visibility_timeout` compresses time for tests (a failed message reappears sooner); every
-    other attribute is the declared one.
-    """
+def materialise(capture: Capture) -> Emulated:
+    """Create in moto every resource of the data path that `capture` declared, with the
+    declared attributes (to compress time, change the declaration, e.g. a shorter
+    `dispatch.failed_retry_delay_seconds`)."""
     s3, sqs, events = boto3.client("s3"), boto3.client("sqs"), boto3.client("events")
     sfn, lam, iam = boto3.client("stepfunctions"), boto3.client("lambda"), boto3.client("iam")
 
@@ -325,8 +323,6 @@ def materialise(capture: Capture, *, visibility_timeout: int | None = None) -> E
     urls: dict[str, str] = {}
     for q in queues:
         attrs = _queue_attributes(q.inputs, arns)
-        if visibility_timeout is not None and "redrivePolicy" in q.inputs:
-            attrs["VisibilityTimeout"] = str(visibility_timeout)
         url = sqs.create_queue(QueueName=q.inputs["name"], Attributes=attrs)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"

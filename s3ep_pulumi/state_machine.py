@@ -301,31 +301,22 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
             Next="NextRound",
         ),
         "NextRound": {"Type": "Choice", "Choices": next_round, "Default": "Receive"},
-        "Drained": {
-            "Type": "Pass",
-            "Parameters": {"lane.$": "$.lane", "ended": "drained"},
-            "End": True,
-        },
-        "WindowClosed": {
-            "Type": "Pass",
-            "Parameters": {"lane.$": "$.lane", "ended": "window closed"},
-            "End": True,
-        },
-        "RoundsSpent": {
-            "Type": "Pass",
-            "Parameters": {"lane.$": "$.lane", "ended": "rounds spent"},
-            "End": True,
-        },
+        "Drained": _lane_end("drained"),
+        "WindowClosed": _lane_end("window closed"),
+        **({"RoundsSpent": _lane_end("rounds spent")} if rounds is not None else {}),
     }
+
+
+def _lane_end(reason: str) -> State:
+    """A lane's last state: which lane, and why it stopped."""
+    return {"Type": "Pass", "Parameters": {"lane.$": "$.lane", "ended": reason}, "End": True}
 
 
 def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[str, Any]:
     """The whole state machine definition for these settings and targets."""
     d = args.dispatch
     lease = {"QueueUrl": targets.lease_url}
-    lanes: dict[str, State] = _lane_states(args, targets)
-    if args.lane_rounds() is None:
-        lanes.pop("RoundsSpent")
+    lanes = _lane_states(args, targets)
     rate = f", at most {d.rate_per_second:g} starts/s" if d.rate_per_second else ""
     return {
         "Comment": (
