@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,simulate]"
+	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -30,8 +30,8 @@ schema: $(STAMP)
 	$(BIN)/s3ep schema --out schema/s3ep-processor.schema.json
 
 docs: $(STAMP)
-	$(BIN)/python -m s3ep_pulumi.docgen
-	$(BIN)/python -m s3ep_pulumi.security_docs
+	$(BIN)/python -m s3ep_pulumi.local.docgen
+	$(BIN)/python -m s3ep_pulumi.local.security_docs
 
 clean:
 	rm -rf $(VENV) build out .pytest_cache .ruff_cache .mypy_cache

@@ -2,8 +2,8 @@
 
 import sys
 
+from s3ep_pulumi.component.stack import program
 from s3ep_pulumi.errors import ConfigError
-from s3ep_pulumi.stack import program
 
 try:
     program()

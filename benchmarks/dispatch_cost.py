@@ -2,7 +2,7 @@
 
 Drives a backlog through the component's own declarations in moto (S3 -> EventBridge -> SQS ->
 Step Functions -> the shim and a handler that takes HANDLER_SECONDS), for each workflow type,
-and prices what the executions used (s3ep_pulumi/cost.py) beside two baselines computed in the
+and prices what the executions used (s3ep_pulumi/local/cost.py) beside two baselines computed in the
 same run: one execution per object, and an SQS event source mapping straight to Lambda.
 
     .venv/bin/python benchmarks/dispatch_cost.py            # 1,000 objects at 10/s, ~5 minutes
@@ -35,9 +35,9 @@ for k, v in {
     os.environ.setdefault(k, v)
 
 from s3ep_pulumi import S3EventProcessor, S3EventProcessorArgs  # noqa: E402
-from s3ep_pulumi import cost as pricing  # noqa: E402
-from s3ep_pulumi.capture import run_program  # noqa: E402
-from s3ep_pulumi.emulator import EMULATOR_CONFIG, Emulated, materialise, patched_seams  # noqa: E402
+from s3ep_pulumi.local import cost as pricing  # noqa: E402
+from s3ep_pulumi.local.capture import run_program  # noqa: E402
+from s3ep_pulumi.local.emulator import EMULATOR_CONFIG, Emulated, materialise, patched_seams  # noqa: E402
 
 HANDLER_SECONDS = 0.05  # a quick handler: lanes wait for their slots most of the time
 BUSY_HANDLER_SECONDS = 0.8  # close to max_concurrency / rate: lanes are busy, little waiting

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from s3ep_pulumi import S3EventProcessor, S3EventProcessorArgs
-from s3ep_pulumi.capture import Capture, run_program
+from s3ep_pulumi.local.capture import Capture, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 os.chdir(ROOT)  # source_dir and stacks/ are relative to the project, as under `pulumi up`

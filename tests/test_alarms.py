@@ -9,8 +9,8 @@ import pytest
 from conftest import MINIMAL, config, evaluate
 
 from s3ep_pulumi import S3EventProcessorArgs
-from s3ep_pulumi.alarms import AlarmTargets, alarm_specs
-from s3ep_pulumi.capture import ACCOUNT_ID, REGION, Capture
+from s3ep_pulumi.builders.alarms import AlarmTargets, alarm_specs
+from s3ep_pulumi.local.capture import ACCOUNT_ID, REGION, Capture
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:img-alarms"
@@ -262,7 +262,7 @@ def test_duration_threshold_is_a_share_of_the_function_timeout(
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_shipped_stacks_alarm_every_stage_and_have_the_dashboard(stack: str) -> None:
-    from s3ep_pulumi.synth import synth_stack
+    from s3ep_pulumi.local.synth import synth_stack
 
     capture = synth_stack(stack)
     names = {r.inputs["name"].removeprefix(f"s3ep-{stack}-") for r in capture.of_type(ALARM)}

@@ -12,12 +12,12 @@ import pytest
 from conftest import ROOT, config, evaluate
 
 from s3ep_pulumi import S3EventProcessor
-from s3ep_pulumi.capture import run_program
-from s3ep_pulumi.check import evaluate as check
-from s3ep_pulumi.check import policy_resources
-from s3ep_pulumi.cli import main
-from s3ep_pulumi.iam_lint import lint_capture
-from s3ep_pulumi.synth import synth_stack
+from s3ep_pulumi.local.capture import run_program
+from s3ep_pulumi.local.check import evaluate as check
+from s3ep_pulumi.local.check import policy_resources
+from s3ep_pulumi.local.cli import main
+from s3ep_pulumi.local.iam_lint import lint_capture
+from s3ep_pulumi.local.synth import synth_stack
 
 COMPONENT = "urn:pulumi:dev::s3ep::s3ep:index:S3EventProcessor"
 BROAD = {"Sid": "Broad", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}
@@ -167,7 +167,7 @@ def test_policy_config_naming_an_unknown_rule_is_an_error(
 
 def test_the_pack_loads_its_rules_without_pulumi_aws() -> None:
     code = (
-        "import sys; sys.path.insert(0, 'policy'); import load; rules = load.load_rules(); "
+        "import sys; import s3ep_pulumi.policy as rules; "
         "print(len(rules.POLICIES), 'pulumi_aws' in sys.modules, 'pydantic' in sys.modules)"
     )
     out = subprocess.run(
@@ -185,7 +185,7 @@ def test_pack_files_are_complete() -> None:
 
 
 def test_security_doc_tables_are_generated_from_the_code() -> None:
-    from s3ep_pulumi.security_docs import OUT, render
+    from s3ep_pulumi.local.security_docs import OUT, render
 
     text = (ROOT / OUT).read_text()
     assert text == render(text), "run `make docs` and commit the result"

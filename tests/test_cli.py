@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from s3ep_pulumi.cli import SCHEMA_PATH, main, schema_text
+from s3ep_pulumi.local.cli import SCHEMA_PATH, main, schema_text
 
 
 def test_committed_schema_matches_the_model() -> None:
@@ -81,7 +81,7 @@ def test_synth_of_an_invalid_stack_lists_every_problem(
 
 
 def test_configuration_reference_is_generated_from_the_model() -> None:
-    from s3ep_pulumi.docgen import OUT, render
+    from s3ep_pulumi.local.docgen import OUT, render
 
     assert (ROOT / OUT).read_text() == render(), "run `make docs` and commit the result"
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import MINIMAL, config, evaluate
 
-from s3ep_pulumi.capture import ACCOUNT_ID, REGION, Capture
+from s3ep_pulumi.local.capture import ACCOUNT_ID, REGION, Capture
 
 QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:img-queue"
 DLQ_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:img-dlq"
@@ -370,7 +370,7 @@ def test_tags_reach_every_taggable_resource() -> None:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_shipped_stacks_evaluate_and_set_every_output(stack: str) -> None:
-    from s3ep_pulumi.synth import synth_stack
+    from s3ep_pulumi.local.synth import synth_stack
 
     capture = synth_stack(stack)
     assert set(capture.outputs) == {

@@ -9,8 +9,8 @@ from conftest import MINIMAL, ROOT, config
 from pydantic import ValidationError
 
 from s3ep_pulumi import S3EventProcessorArgs
+from s3ep_pulumi.component.stack import parse_args
 from s3ep_pulumi.errors import ConfigError
-from s3ep_pulumi.stack import parse_args
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from conftest import config, evaluate
 
-from s3ep_pulumi.capture import ACCOUNT_ID, REGION, Capture
-from s3ep_pulumi.dashboard import DashboardTargets, body
+from s3ep_pulumi.builders.dashboard import DashboardTargets, body
+from s3ep_pulumi.local.capture import ACCOUNT_ID, REGION, Capture
 
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:img-dispatcher"

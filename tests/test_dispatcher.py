@@ -23,8 +23,14 @@ import pytest
 from conftest import config, evaluate
 from moto import mock_aws
 
-from s3ep_pulumi.config import S3EventProcessorArgs
-from s3ep_pulumi.emulator import EMULATOR_CONFIG, Emulated, Recorder, materialise, patched_seams
+from s3ep_pulumi.local.emulator import (
+    EMULATOR_CONFIG,
+    Emulated,
+    Recorder,
+    materialise,
+    patched_seams,
+)
+from s3ep_pulumi.model.args import S3EventProcessorArgs
 
 pytestmark = pytest.mark.emulator
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from conftest import config, evaluate
 
-from s3ep_pulumi.capture import ACCOUNT_ID, REGION, Capture, fake_secret, run_program
+from s3ep_pulumi.local.capture import ACCOUNT_ID, REGION, Capture, fake_secret, run_program
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 FILTER = "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter"

@@ -17,8 +17,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from s3ep_pulumi import policies as p
-from s3ep_pulumi.iam import WILDCARD_RESOURCE_EXCEPTIONS
+from s3ep_pulumi.model.security import WILDCARD_RESOURCE_EXCEPTIONS
+from s3ep_pulumi.policy import rules as p
 
 ACCOUNT = "123456789012"
 OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from conftest import config, evaluate
 
-from s3ep_pulumi import scaling
-from s3ep_pulumi.capture import ACCOUNT_ID, REGION, Capture
+from s3ep_pulumi.builders import scaling
+from s3ep_pulumi.local.capture import ACCOUNT_ID, REGION, Capture
 
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:img-processor"
 SCALED = {"scale_on_queue_depth": True, "messages_per_instance": 20}

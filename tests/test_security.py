@@ -7,8 +7,8 @@ from conftest import config, evaluate
 from pydantic import ValidationError
 
 from s3ep_pulumi import S3EventProcessorArgs
-from s3ep_pulumi.capture import ACCOUNT_ID, REGION, Capture
-from s3ep_pulumi.iam import KEY_ADMIN_ACTIONS, LOGS_KEY_ACTIONS
+from s3ep_pulumi.builders.iam import KEY_ADMIN_ACTIONS, LOGS_KEY_ACTIONS
+from s3ep_pulumi.local.capture import ACCOUNT_ID, REGION, Capture
 
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 BOUNDARY = f"arn:aws:iam::{ACCOUNT_ID}:policy/workload-boundary"

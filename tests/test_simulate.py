@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from s3ep_pulumi.cli import main
+from s3ep_pulumi.local.cli import main
 
 pytestmark = pytest.mark.emulator
 

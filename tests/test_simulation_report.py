@@ -8,21 +8,21 @@ from typing import Any
 import pytest
 from conftest import config, evaluate
 
-from s3ep_pulumi.simulate import (
-    SimulationError,
-    matches_filters,
-    runtime_deviation,
-    synthetic_keys,
-    unmatched_keys,
-    with_retry_delay,
-)
-from s3ep_pulumi.simulation_report import (
+from s3ep_pulumi.local.report import (
     Call,
     Sample,
     assign_slots,
     percentile,
     summarise,
     timeline_svg,
+)
+from s3ep_pulumi.local.simulate import (
+    SimulationError,
+    matches_filters,
+    runtime_deviation,
+    synthetic_keys,
+    unmatched_keys,
+    with_retry_delay,
 )
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from conftest import config
 
-from s3ep_pulumi.config import S3EventProcessorArgs
-from s3ep_pulumi.state_machine import DispatcherTargets, definition
+from s3ep_pulumi.builders.state_machine import DispatcherTargets, definition
+from s3ep_pulumi.model.args import S3EventProcessorArgs
 
 TARGETS = DispatcherTargets(
     queue_url="https://q/queue",

@@ -27,8 +27,8 @@ from typing import Any
 
 import boto3
 
-from s3ep_pulumi import cost
-from s3ep_pulumi.capture import Capture
+from s3ep_pulumi.local import cost
+from s3ep_pulumi.local.capture import Capture
 from s3ep_pulumi.runtime import s3ep_shim
 
 LONG_POLL_STEP_SECONDS = 0.05

@@ -8,36 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from s3ep_pulumi.model.security import WILDCARD_RESOURCE_EXCEPTIONS
+
 Doc = dict[str, Any]
 
-_VPC_REASON = (
-    "Lambda in a VPC: Lambda creates and deletes the function's network interfaces with its "
-    "execution role, on ENIs whose ARNs do not exist in advance; AWS documents these actions on "
-    "'*' (AWSLambdaVPCAccessExecutionRole). Granted only when function.vpc is set."
-)
-
-# Actions that AWS authorises only on Resource "*" (or that AWS documents on "*" for this use),
-# and why we grant them. The policy pack (iam-no-wildcard-resource), the parliament lint and
-# docs/security.md all read this one list.
-WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
-    "xray:PutTraceSegments": "X-Ray has no resource-level permissions; needed for tracing.",
-    "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions; needed for tracing.",
-    "xray:GetSamplingRules": "X-Ray has no resource-level permissions; needed for tracing.",
-    "xray:GetSamplingTargets": "X-Ray has no resource-level permissions; needed for tracing.",
-    "logs:CreateLogDelivery": "Step Functions log delivery (vended logs) requires '*'.",
-    "logs:GetLogDelivery": "Step Functions log delivery (vended logs) requires '*'.",
-    "logs:UpdateLogDelivery": "Step Functions log delivery (vended logs) requires '*'.",
-    "logs:DeleteLogDelivery": "Step Functions log delivery (vended logs) requires '*'.",
-    "logs:ListLogDeliveries": "Step Functions log delivery (vended logs) requires '*'.",
-    "logs:PutResourcePolicy": "Step Functions log delivery (vended logs) requires '*'.",
-    "logs:DescribeResourcePolicies": "Step Functions log delivery (vended logs) requires '*'.",
-    "logs:DescribeLogGroups": "Step Functions log delivery (vended logs) requires '*'.",
-    "ec2:CreateNetworkInterface": _VPC_REASON,
-    "ec2:DescribeNetworkInterfaces": _VPC_REASON,
-    "ec2:DeleteNetworkInterface": _VPC_REASON,
-    "ec2:AssignPrivateIpAddresses": _VPC_REASON,
-    "ec2:UnassignPrivateIpAddresses": _VPC_REASON,
-}
 XRAY_ACTIONS = [a for a in WILDCARD_RESOURCE_EXCEPTIONS if a.startswith("xray:")]
 LOG_DELIVERY_ACTIONS = [a for a in WILDCARD_RESOURCE_EXCEPTIONS if a.startswith("logs:")]
 VPC_ACTIONS = [a for a in WILDCARD_RESOURCE_EXCEPTIONS if a.startswith("ec2:")]

@@ -28,8 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from s3ep_pulumi.config import INVOKE_LATENCY_SECONDS, S3EventProcessorArgs
-from s3ep_pulumi.event_pattern import BODY_SHAPE
+from s3ep_pulumi.builders.event_pattern import BODY_SHAPE
+from s3ep_pulumi.model.args import S3EventProcessorArgs
+from s3ep_pulumi.model.budget import INVOKE_LATENCY_SECONDS
 
 State = dict[str, Any]
 

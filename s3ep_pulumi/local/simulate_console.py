@@ -11,8 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as Bars
 from rich.table import Table
 
-from s3ep_pulumi import simulation_report as report
-from s3ep_pulumi.simulate import Progress
+from s3ep_pulumi.local import report
+from s3ep_pulumi.local.simulate import Progress
 
 
 @contextlib.contextmanager

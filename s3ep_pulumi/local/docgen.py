@@ -1,6 +1,6 @@
 """Generate docs/configuration.md from the config model, so the reference never drifts.
 
-python -m s3ep_pulumi.docgen          (or `make docs`)
+python -m s3ep_pulumi.local.docgen          (or `make docs`)
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from s3ep_pulumi.config import S3EventProcessorArgs
+from s3ep_pulumi.model.args import S3EventProcessorArgs
 
 OUT = Path("docs") / "configuration.md"
 
 HEADER = """# Configuration reference
 
-Generated from `s3ep_pulumi/config.py` by `make docs`; a test fails when this file is stale.
+Generated from `s3ep_pulumi/model/` by `make docs`; a test fails when this file is stale.
 Write these keys under `s3ep:processor` in `stacks/Pulumi.<stack>.yaml`, or pass them to
 `S3EventProcessor(name, {...})`. snake_case names are canonical; camelCase aliases are accepted.
 The JSON Schema for editors is `schema/s3ep-processor.schema.json`.
@@ -120,7 +120,7 @@ def dispatch_doc(text: str, diagram: str) -> str:
 
 
 def main() -> None:
-    from s3ep_pulumi.synth import definition_mermaid, synth_stack
+    from s3ep_pulumi.local.synth import definition_mermaid, synth_stack
 
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(render())

@@ -1,14 +1,14 @@
 """The generated parts of docs/security.md: the rule table and the IAM exceptions.
 
-python -m s3ep_pulumi.security_docs     (or `make docs`); a test fails when the file is stale.
+python -m s3ep_pulumi.local.security_docs     (or `make docs`); a test fails when the file is stale.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from s3ep_pulumi.iam import WILDCARD_RESOURCE_EXCEPTIONS
-from s3ep_pulumi.policies import RULES
+from s3ep_pulumi.model.security import WILDCARD_RESOURCE_EXCEPTIONS
+from s3ep_pulumi.policy.rules import RULES
 
 OUT = Path("docs") / "security.md"
 MARKERS = {

@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from s3ep_pulumi import limits
-from s3ep_pulumi.config import AlarmSettings, S3EventProcessorArgs
+from s3ep_pulumi.model import limits
+from s3ep_pulumi.model.args import S3EventProcessorArgs
+from s3ep_pulumi.model.monitoring import AlarmSettings
 
 Spec = dict[str, Any]
 RUNBOOK = "docs/operations.md"

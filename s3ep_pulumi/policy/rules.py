@@ -8,8 +8,8 @@ the tests call them on resources they build.
 
 Every rule's description cites the established rule it matches (cdk-nag `AwsSolutions-*`,
 Checkov `CKV_AWS_*`) where one exists and says how to fix a violation. This module imports only
-`pulumi_policy` and the pure `s3ep_pulumi.iam` / `s3ep_pulumi.security` modules, so the pack
-runs without pulumi-aws.
+`pulumi_policy` and `s3ep_pulumi.model.security` (standard library only), so the pack runs
+without pulumi-aws.
 """
 
 from __future__ import annotations
@@ -31,8 +31,12 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from s3ep_pulumi.iam import WILDCARD_RESOURCE_EXCEPTIONS
-from s3ep_pulumi.security import IN_FLIGHT_TAG, LEASE_TAG, PROCESSOR_TAG
+from s3ep_pulumi.model.security import (
+    IN_FLIGHT_TAG,
+    LEASE_TAG,
+    PROCESSOR_TAG,
+    WILDCARD_RESOURCE_EXCEPTIONS,
+)
 
 MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
@@ -706,7 +710,7 @@ RULES: tuple[Rule, ...] = (
         "s3-bucket-tls-only",
         "Every S3 bucket's policy denies requests made without TLS",
         "add a Deny statement for Principal '*' with Condition Bool aws:SecureTransport false "
-        "on the bucket and bucket/* (s3ep_pulumi.iam.deny_insecure_transport)",
+        "on the bucket and bucket/* (s3ep_pulumi.builders.iam.deny_insecure_transport)",
         ("AwsSolutions-S10",),
         MANDATORY,
         stack_check=_bucket_tls_only,
@@ -1022,7 +1026,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "iam-no-wildcard-resource",
         "A role policy grants Resource '*' only for actions AWS does not scope to resources "
-        "(s3ep_pulumi.iam.WILDCARD_RESOURCE_EXCEPTIONS)",
+        "(s3ep_pulumi.model.security.WILDCARD_RESOURCE_EXCEPTIONS)",
         "name the exact ARNs; add an action to allowedActions only if AWS requires '*' for it",
         ("AwsSolutions-IAM5", "CKV_AWS_355"),
         MANDATORY,

@@ -13,8 +13,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from s3ep_pulumi.runtime import s3ep_shim
+
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
-SHIM_SOURCE = Path(__file__).parent / "runtime" / "s3ep_shim.py"
+# The shim as installed: a plain file of the package (the wheel ships it as package data).
+SHIM_SOURCE = Path(s3ep_shim.__file__)
 SHIM_HANDLER = "s3ep_shim.handler"  # the function's handler setting
 EXCLUDED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".DS_Store"}
 EXCLUDED_SUFFIXES = {".pyc", ".pyo"}

@@ -16,16 +16,19 @@ from typing import Any, cast
 import pulumi
 import pulumi_aws as aws
 
-from s3ep_pulumi import iam, integrations, limits, scaling
-from s3ep_pulumi.alarms import AlarmTargets, alarm_specs
-from s3ep_pulumi.archive import SHIM_HANDLER, build_layer, build_package, shim_files
-from s3ep_pulumi.config import LEASE_MARGIN_SECONDS, RUNTIMES, S3EventProcessorArgs
-from s3ep_pulumi.dashboard import DashboardTargets
-from s3ep_pulumi.dashboard import body as dashboard_body
-from s3ep_pulumi.event_pattern import INPUT_PATHS, INPUT_TEMPLATE, event_pattern_json
+from s3ep_pulumi.builders import iam, integrations, scaling
+from s3ep_pulumi.builders.alarms import AlarmTargets, alarm_specs
+from s3ep_pulumi.builders.dashboard import DashboardTargets
+from s3ep_pulumi.builders.dashboard import body as dashboard_body
+from s3ep_pulumi.builders.event_pattern import INPUT_PATHS, INPUT_TEMPLATE, event_pattern_json
+from s3ep_pulumi.builders.state_machine import DispatcherTargets, definition
+from s3ep_pulumi.component.archive import SHIM_HANDLER, build_layer, build_package, shim_files
+from s3ep_pulumi.model import limits
+from s3ep_pulumi.model.args import S3EventProcessorArgs
+from s3ep_pulumi.model.base import RUNTIMES
+from s3ep_pulumi.model.budget import LEASE_MARGIN_SECONDS
+from s3ep_pulumi.model.security import IN_FLIGHT_TAG, LEASE_TAG
 from s3ep_pulumi.runtime.s3ep_shim import HANDLER_ENV
-from s3ep_pulumi.security import IN_FLIGHT_TAG, LEASE_TAG
-from s3ep_pulumi.state_machine import DispatcherTargets, definition
 
 TYPE_TOKEN = "s3ep:index:S3EventProcessor"
 BUILD_DIR = Path("build") / "functions"

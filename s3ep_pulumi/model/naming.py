@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from s3ep_pulumi import limits
+from s3ep_pulumi.model import limits
 
 
 @dataclass(frozen=True)

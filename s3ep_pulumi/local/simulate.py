@@ -1,7 +1,7 @@
 """`s3ep simulate`: a stack's whole pipeline on a laptop, with the user's own handler.
 
 The stack's program runs under recording mocks (as `s3ep synth` does); what the component
-declared is materialised into moto (s3ep_pulumi/emulator.py: bucket and its EventBridge
+declared is materialised into moto (s3ep_pulumi/local/emulator.py: bucket and its EventBridge
 notifications, rule and pattern, queues with their attributes and redrive, the function, the
 state machine definition). Objects are uploaded, pollers run as the schedule would start them,
 and the dispatcher invokes the function's own package (source_dir plus the shim, extracted from
@@ -31,12 +31,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
-from s3ep_pulumi import cost as pricing
-from s3ep_pulumi import simulation_report as report
-from s3ep_pulumi import stack as stack_module
-from s3ep_pulumi.capture import REGION, Capture
-from s3ep_pulumi.config import S3EventProcessorArgs
+from s3ep_pulumi.component import stack as stack_module
 from s3ep_pulumi.errors import S3epError
+from s3ep_pulumi.local import cost as pricing
+from s3ep_pulumi.local import report
+from s3ep_pulumi.local.capture import REGION, Capture
+from s3ep_pulumi.model.args import S3EventProcessorArgs
 from s3ep_pulumi.runtime import s3ep_shim
 
 FUNCTION_TYPE = "aws:lambda/function:Function"
@@ -103,7 +103,7 @@ class Function:
 
 def load_stack(stack: str) -> tuple[S3EventProcessorArgs, Capture]:
     """The stack's settings and everything its program declares (under mocks)."""
-    from s3ep_pulumi.synth import synth_stack
+    from s3ep_pulumi.local.synth import synth_stack
 
     raw = stack_module.read_stack_config(stack).get(
         f"{stack_module.CONFIG_NAMESPACE}:{stack_module.CONFIG_KEY}"
@@ -458,7 +458,7 @@ def simulate(opts: Options, progress: Progress | None = None) -> Run:
         raise SimulationError(
             "s3ep simulate needs moto: pip install 's3ep-pulumi[simulate]' (make run does)"
         ) from None
-    from s3ep_pulumi.emulator import EMULATOR_CONFIG, materialise, patched_seams
+    from s3ep_pulumi.local.emulator import EMULATOR_CONFIG, materialise, patched_seams
 
     args, capture = load_stack(opts.stack)
     function = declared_function(args, capture)

@@ -14,8 +14,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from s3ep_pulumi.capture import Capture
-from s3ep_pulumi.iam import WILDCARD_RESOURCE_EXCEPTIONS
+from s3ep_pulumi.local.capture import Capture
+from s3ep_pulumi.model.security import WILDCARD_RESOURCE_EXCEPTIONS
 
 # parliament issue code -> actions accepted for it, each with its reason.
 ACCEPTED_FINDINGS: dict[str, dict[str, str]] = {"RESOURCE_STAR": WILDCARD_RESOURCE_EXCEPTIONS}

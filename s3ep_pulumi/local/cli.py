@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from s3ep_pulumi.config import S3EventProcessorArgs
 from s3ep_pulumi.errors import S3epError
+from s3ep_pulumi.model.args import S3EventProcessorArgs
 
 SCHEMA_PATH = Path("schema") / "s3ep-processor.schema.json"
 
@@ -45,7 +45,7 @@ def _cmd_schema(ns: argparse.Namespace) -> int:
 
 
 def _cmd_synth(ns: argparse.Namespace) -> int:
-    from s3ep_pulumi.synth import resource_rows, synth_stack, write_outputs
+    from s3ep_pulumi.local.synth import resource_rows, synth_stack, write_outputs
 
     capture = synth_stack(ns.stack)
     rows = resource_rows(capture)
@@ -63,9 +63,9 @@ def _cmd_synth(ns: argparse.Namespace) -> int:
 
 
 def _cmd_check(ns: argparse.Namespace) -> int:
-    from s3ep_pulumi.check import evaluate, read_policy_config, render
-    from s3ep_pulumi.iam_lint import lint_capture
-    from s3ep_pulumi.synth import synth_stack
+    from s3ep_pulumi.local.check import evaluate, read_policy_config, render
+    from s3ep_pulumi.local.iam_lint import lint_capture
+    from s3ep_pulumi.local.synth import synth_stack
 
     capture = synth_stack(ns.stack)
     violations = evaluate(capture, read_policy_config(ns.policy_config))
@@ -83,9 +83,9 @@ def _cmd_check(ns: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(ns: argparse.Namespace) -> int:
-    from s3ep_pulumi.simulate import Options, check_report_path, simulate, write_report
-    from s3ep_pulumi.simulate_console import console_for, live_progress, print_summary
-    from s3ep_pulumi.simulation_report import violations
+    from s3ep_pulumi.local.report import violations
+    from s3ep_pulumi.local.simulate import Options, check_report_path, simulate, write_report
+    from s3ep_pulumi.local.simulate_console import console_for, live_progress, print_summary
 
     if ns.report is not None:
         check_report_path(ns.report)

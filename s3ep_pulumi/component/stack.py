@@ -11,9 +11,9 @@ import pulumi
 import yaml
 from pydantic import ValidationError
 
-from s3ep_pulumi.component import OUTPUT_NAMES, S3EventProcessor
-from s3ep_pulumi.config import S3EventProcessorArgs
+from s3ep_pulumi.component.processor import OUTPUT_NAMES, S3EventProcessor
 from s3ep_pulumi.errors import ConfigError
+from s3ep_pulumi.model.args import S3EventProcessorArgs
 
 CONFIG_NAMESPACE = "s3ep"
 CONFIG_KEY = "processor"

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from s3ep_pulumi import limits, scaling
+from s3ep_pulumi.builders import scaling
+from s3ep_pulumi.model import limits
 
 Widget = dict[str, Any]
 COLUMNS = 6

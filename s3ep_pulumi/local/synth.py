@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from s3ep_pulumi import stack as stack_module
-from s3ep_pulumi.capture import Capture, Recorded, run_program
-from s3ep_pulumi.component import TYPE_TOKEN
+from s3ep_pulumi.component import stack as stack_module
+from s3ep_pulumi.component.processor import TYPE_TOKEN
+from s3ep_pulumi.local.capture import Capture, Recorded, run_program
 
 # Properties worth one glance per resource type (wire names, as the engine sees them).
 KEY_PROPERTIES: dict[str, tuple[str, ...]] = {

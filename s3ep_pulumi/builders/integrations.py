@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from s3ep_pulumi.config import DynatraceConfig
-from s3ep_pulumi.iam import cloudwatch_alarms_use_key
+from s3ep_pulumi.builders.iam import cloudwatch_alarms_use_key
+from s3ep_pulumi.model.monitoring import DynatraceConfig
 
 Doc = dict[str, Any]
 DYNATRACE_WRAPPER = "/opt/dynatrace"

@@ -1,0 +1,374 @@
+"""The sections of a processor's configuration: bucket, queue, dispatch, function, security."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from s3ep_pulumi.model import limits
+from s3ep_pulumi.model.base import EventType, KmsArn, Runtime, Section
+
+
+class BucketConfig(Section):
+    """The S3 bucket whose object events are processed. Created unless an existing one is named."""
+
+    existing_bucket_name: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        description="Use this existing bucket instead of creating one. Default: create a bucket.",
+    )
+    enable_eventbridge_notifications: bool = Field(
+        False,
+        description=(
+            "Existing bucket only: turn on its EventBridge notifications. A bucket has ONE "
+            "notification configuration; managing it replaces any SNS/SQS/Lambda notifications "
+            "already configured on that bucket. Default false: turn it on yourself."
+        ),
+    )
+    event_types: list[EventType] = Field(
+        default_factory=lambda: list[EventType](["created"]),
+        min_length=1,
+        description=(
+            "S3 events to process. 'created' includes overwrites (an update is a new PUT). "
+            "Default ['created']."
+        ),
+    )
+    prefixes: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Process only keys starting with one of these. Default: every key.",
+    )
+    suffixes: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Process only keys ending with one of these. Default: every key.",
+    )
+    versioning: bool = Field(True, description="New bucket: enable versioning. Default true.")
+    encryption: Literal["SSE_S3", "SSE_KMS"] = Field(
+        "SSE_S3", description="New bucket: default encryption. Default SSE_S3."
+    )
+    kms_key_arn: KmsArn | None = Field(
+        None, description="New bucket with SSE_KMS: customer key. Default: the aws/s3 key."
+    )
+    force_destroy: bool = Field(
+        False, description="New bucket: let `pulumi destroy` delete a non-empty bucket."
+    )
+
+
+class QueueConfig(Section):
+    """The SQS queue that buffers events, and its dead-letter queue."""
+
+    visibility_timeout_seconds: int | None = Field(
+        None,
+        ge=0,
+        le=limits.SQS_VISIBILITY_TIMEOUT_MAX_SECONDS,
+        description=(
+            "Seconds a received message stays hidden. Default: the dispatcher's worst-case "
+            "in-flight time (see docs/dispatch.md); a value below it is rejected."
+        ),
+    )
+    message_retention_seconds: int = Field(
+        345_600,
+        ge=limits.SQS_RETENTION_MIN_SECONDS,
+        le=limits.SQS_RETENTION_MAX_SECONDS,
+        description="Seconds a message is kept. Default 345600 (4 days).",
+    )
+    max_receive_count: int = Field(
+        5,
+        ge=1,
+        le=limits.SQS_MAX_RECEIVE_COUNT_MAX,
+        description="Receives before a message moves to the DLQ. Default 5.",
+    )
+    dlq_retention_seconds: int = Field(
+        limits.SQS_RETENTION_MAX_SECONDS,
+        ge=limits.SQS_RETENTION_MIN_SECONDS,
+        le=limits.SQS_RETENTION_MAX_SECONDS,
+        description="Seconds a dead letter is kept. Default 1209600 (14 days, the maximum).",
+    )
+    max_message_size_bytes: int = Field(
+        16_384,
+        ge=limits.SQS_MESSAGE_SIZE_MIN_BYTES,
+        le=limits.SQS_MESSAGE_SIZE_MAX_BYTES,
+        description=(
+            "Largest message accepted, bytes. An event body is about 1 KiB (S3 keys are at most "
+            "1 KiB); a lane's batch of messages must fit a Step Functions state (256 KiB). "
+            "Larger messages are refused by SQS, and EventBridge puts them in the rule's DLQ. "
+            "Default 16384 (16 KiB)."
+        ),
+    )
+    kms_key_arn: KmsArn | None = Field(
+        None,
+        description=(
+            "Customer KMS key for both queues. Default: SQS-managed encryption (SSE-SQS). The "
+            "AWS-managed key alias/aws/sqs is rejected: EventBridge cannot use it and drops "
+            "deliveries silently."
+        ),
+    )
+    kms_data_key_reuse_seconds: int = Field(
+        300,
+        ge=limits.SQS_KMS_DATA_KEY_REUSE_MIN_SECONDS,
+        le=limits.SQS_KMS_DATA_KEY_REUSE_MAX_SECONDS,
+        description="With kms_key_arn: seconds SQS reuses a data key. Default 300.",
+    )
+
+
+class RetryConfig(Section):
+    """How the dispatcher retries a failed or throttled invocation before it counts as failed."""
+
+    max_attempts: int = Field(
+        3, ge=0, le=10, description="Retries after the first attempt. Default 3."
+    )
+    interval_seconds: int = Field(
+        1, ge=1, le=300, description="Seconds before the first retry. Default 1."
+    )
+    backoff_rate: float = Field(2.0, ge=1.0, le=10.0, description="Multiplier per retry.")
+    max_delay_seconds: int = Field(
+        30, ge=1, le=3600, description="Cap on one retry's delay, seconds. Default 30."
+    )
+
+    def total_delay_seconds(self) -> float:
+        """Sum of every retry delay, the longest the retries can wait in total."""
+        return sum(
+            min(self.interval_seconds * self.backoff_rate**k, self.max_delay_seconds)
+            for k in range(self.max_attempts)
+        )
+
+
+class DispatchConfig(Section):
+    """The Step Functions dispatcher that drains the queue into the function, staggered."""
+
+    workflow_type: Literal["STANDARD", "EXPRESS"] = Field(
+        "EXPRESS",
+        description=(
+            "EXPRESS is cheaper at any steady rate (see docs/dispatch.md); STANDARD keeps a "
+            "90-day execution history. Default EXPRESS."
+        ),
+    )
+    max_concurrency: int = Field(
+        10,
+        ge=1,
+        le=limits.INLINE_MAP_CONCURRENCY_MAX,
+        description=(
+            "Most function invocations in flight at once: the dispatcher runs this many lanes, "
+            "each invoking one message at a time. Default 10."
+        ),
+    )
+    rate_per_second: float | None = Field(
+        None,
+        gt=0,
+        le=1000,
+        description=(
+            "Most invocation starts per second, spread evenly to the millisecond: any window of "
+            "W >= 1 s holds at most ceil(rate x W) + 1 starts. Default: no rate limit (only "
+            "max_concurrency applies)."
+        ),
+    )
+    batch_size: int = Field(
+        10,
+        ge=1,
+        le=limits.SQS_RECEIVE_MAX_MESSAGES,
+        description="Messages one lane receives at a time (one SQS request). Default 10.",
+    )
+    failed_retry_delay_seconds: int = Field(
+        30,
+        ge=0,
+        le=limits.SQS_VISIBILITY_TIMEOUT_MAX_SECONDS,
+        description=(
+            "Seconds a failed message stays hidden before it is tried again (its visibility "
+            "is set to this when it fails). Default 30."
+        ),
+    )
+    poll_interval_minutes: int = Field(
+        1, ge=1, le=60, description="Minutes between scheduled poller starts. Default 1."
+    )
+    receive_wait_seconds: int = Field(
+        2,
+        ge=0,
+        le=limits.SQS_LONG_POLL_MAX_SECONDS,
+        description="SQS long-poll wait per receive, seconds. Default 2.",
+    )
+    max_execution_seconds: int = Field(
+        240,
+        ge=30,
+        le=3600,
+        description=(
+            "Time budget of one poller execution, seconds. It starts no invocation once what is "
+            "left could not finish in time, releases its lease and ends; the next scheduled "
+            "poller carries on. EXPRESS executions must finish within 300 s. Default 240."
+        ),
+    )
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    log_level: Literal["ALL", "ERROR", "FATAL", "OFF"] = Field(
+        "ERROR", description="Step Functions logging level. Default ERROR."
+    )
+    include_execution_data: bool = Field(
+        False,
+        description="Log state inputs and outputs (object keys appear in logs). Default false.",
+    )
+    tracing: bool = Field(True, description="X-Ray tracing of executions. Default true.")
+
+    def receive_ramp(self) -> list[int]:
+        """Next receive size after a receive of i messages (index i): a lane starts with 1 and
+        doubles up to batch_size, so a small burst is spread over every lane."""
+        return [min(self.batch_size, max(1, 2 * i)) for i in range(self.batch_size + 1)]
+
+    def receive_sizes(self, rounds: int) -> list[int]:
+        """The sizes of a lane's first `rounds` receives: 1, 2, 4, ... batch_size, batch_size."""
+        ramp, take, out = self.receive_ramp(), 1, []
+        for _ in range(rounds):
+            out.append(take)
+            take = ramp[take]
+        return out
+
+    def pace_wait_worst_seconds(self) -> float:
+        """Longest a lane waits for its next start slot: one lane period, plus the second a
+        Step Functions Wait can add (it wakes on whole seconds)."""
+        if not self.rate_per_second:
+            return 0.0
+        return self.max_concurrency / self.rate_per_second + limits.WAIT_RESOLUTION_SECONDS
+
+
+class VpcConfig(Section):
+    """Subnets and security groups for a function that must reach private resources."""
+
+    subnet_ids: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]+$")]] = Field(min_length=1)
+    security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]+$")]] = Field(min_length=1)
+
+
+IamAction = Annotated[str, Field(pattern=r"^(\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$")]
+
+
+class IamStatement(BaseModel):
+    """One identity-policy statement, in IAM's own spelling (Sid, Effect, Action, Resource,
+    Condition). Structure only: whether it is too broad is the policy pack's call."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    Sid: str | None = Field(None, pattern=r"^[A-Za-z0-9]+$")
+    Effect: Literal["Allow", "Deny"]
+    Action: list[IamAction] = Field(min_length=1)
+    Resource: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    Condition: dict[str, dict[str, str | list[str]]] | None = None
+
+    @field_validator("Action", "Resource", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        """IAM accepts a single string where a list is expected; so do we."""
+        return [value] if isinstance(value, str) else value
+
+    def document(self) -> dict[str, Any]:
+        """The statement as IAM JSON, without unset keys."""
+        return self.model_dump(exclude_none=True)
+
+
+class FunctionConfig(Section):
+    """The Lambda function that processes one object per invocation."""
+
+    name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Function name. Default '<name_prefix>-processor'.",
+    )
+    source_dir: Path | None = Field(
+        None,
+        description="Folder packaged as the function's code (relative to the project).",
+    )
+    handler: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$",
+        description="'module.function' inside source_dir, e.g. 'app.handler'.",
+    )
+    existing_function_arn: str | None = Field(
+        None,
+        pattern=r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?$",
+        description="Invoke this existing function instead of creating one from source_dir.",
+    )
+    runtime: Runtime = Field("python3.12", description="Lambda runtime. Default python3.12.")
+    memory_size: int = Field(
+        256,
+        ge=limits.LAMBDA_MEMORY_MIN_MB,
+        le=limits.LAMBDA_MEMORY_MAX_MB,
+        description="Memory, MB. Default 256.",
+    )
+    timeout: int = Field(
+        60,
+        ge=1,
+        le=limits.LAMBDA_TIMEOUT_MAX_SECONDS,
+        description="Timeout, seconds (also for an existing function: state it). Default 60.",
+    )
+    architecture: Literal["arm64", "x86_64"] = Field("arm64", description="Default arm64.")
+    environment: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")], str] = Field(
+        default_factory=dict, description="Environment variables (not for secrets)."
+    )
+    layers: list[str] = Field(
+        default_factory=list,
+        max_length=limits.LAMBDA_LAYERS_MAX,
+        description="Layer version ARNs.",
+    )
+    reserved_concurrency: int | None = Field(
+        None, ge=0, description="Reserved concurrency. Default: unreserved."
+    )
+    provisioned_concurrency: int = Field(
+        0, ge=0, description="Provisioned concurrency on the 'live' alias. Default 0 (none)."
+    )
+    scale_on_queue_depth: bool = Field(
+        False, description="Scale provisioned concurrency on the queue's visible messages."
+    )
+    messages_per_instance: int = Field(
+        10, ge=1, description="Scaling target: visible messages per provisioned instance."
+    )
+    min_provisioned_concurrency: int = Field(1, ge=1, description="Scaling floor. Default 1.")
+    max_provisioned_concurrency: int = Field(10, ge=1, description="Scaling ceiling. Default 10.")
+    vpc: VpcConfig | None = Field(None, description="Run the function in these subnets.")
+    log_retention_days: Literal[limits.LOG_RETENTION_DAYS] = Field(  # type: ignore[valid-type]
+        30, description="Function log retention, days. Default 30."
+    )
+    tracing: bool = Field(True, description="X-Ray active tracing. Default true.")
+    extra_policy_statements: list[IamStatement] = Field(
+        default_factory=list,
+        description=(
+            "Escape hatch: IAM statements appended to the function role's policy, for what the "
+            "handler itself calls (e.g. write to another bucket). Name exact actions and ARNs: "
+            "the policy pack (`s3ep check`) rejects wildcard actions and '*' resources. "
+            "Default: none."
+        ),
+    )
+
+    def handler_module_path(self) -> Path | None:
+        """File that must hold the handler, relative to source_dir ('a.b.fn' -> a/b.py)."""
+        if self.handler is None:
+            return None
+        module = self.handler.rsplit(".", 1)[0]
+        return Path(*module.split(".")).with_suffix(".py")
+
+
+IamPolicyArn = Annotated[
+    str, Field(pattern=r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[A-Za-z0-9+=,.@_/-]+$")
+]
+
+
+class SecurityConfig(Section):
+    """Encryption keys and IAM guard rails. The secure defaults themselves are not optional
+    (see docs/security.md); these settings add to them."""
+
+    create_kms_key: bool = Field(
+        False,
+        description=(
+            "Create one customer managed KMS key (rotation on) for the four queues, with a key "
+            "policy that lets only this processor's roles, EventBridge (this account) and "
+            "CloudWatch Logs (this processor's log groups) use it. Exposed as the component's "
+            "`kms_key_arn`. Default false: SQS-managed encryption, or queue.kms_key_arn."
+        ),
+    )
+    kms_key_deletion_window_days: int = Field(
+        30, ge=7, le=30, description="Days before a deleted key is gone. Default 30 (the maximum)."
+    )
+    permissions_boundary_arn: IamPolicyArn | None = Field(
+        None,
+        description=(
+            "Permissions boundary applied to every IAM role the component creates. Default: none."
+        ),
+    )
+
+
+# --- operations: alarms, dashboard, logs, integrations ------------------------------------------
