@@ -64,42 +64,42 @@ def test_worst_case_in_flight_counts_a_lanes_batch_slot_waits_timeouts_and_retri
         )
     )
     # with a rate limit the deployed timeout has 2 s more for the shim's wait for a start slot
-    assert args.lambda_timeout_seconds() == 12
+    assert args.budget.lambda_timeout_seconds == 12
     # one message: a lane period 5 / 2 s + 1 s of Wait resolution, 4 attempts x 12 s + retry
     # delays 1 + 2 + 4 s, 10 s of bookkeeping; a lane's 10 in a row after a 2 s receive wait,
     # + 30 s overhead
-    assert args.message_worst_case_seconds() == 3.5 + 55 + 10
-    assert args.in_flight_worst_case_seconds() == 2 + 10 * 68.5 + 30
-    assert args.visibility_timeout_seconds == 717
+    assert args.budget.message_worst_case_seconds == 3.5 + 55 + 10
+    assert args.budget.in_flight_worst_case_seconds == 2 + 10 * 68.5 + 30
+    assert args.budget.visibility_timeout_seconds == 717
 
 
 def test_an_execution_starts_work_until_only_the_last_invocations_tail_is_left() -> None:
     args = S3EventProcessorArgs.model_validate(config())
     # 1 s Wait resolution + 60 s timeout + 5 s latency + one 30 s retry delay + 30 s overhead
-    assert args.tail_worst_case_seconds() == 126
-    assert args.start_window_seconds() == 240 - 126
-    assert args.lease_seconds() == 300
-    assert args.lane_rounds() is None  # EXPRESS: bounded by time, not by history
+    assert args.budget.tail_worst_case_seconds == 126
+    assert args.budget.start_window_seconds == 240 - 126
+    assert args.budget.lease_seconds == 300
+    assert args.budget.lane_rounds is None  # EXPRESS: bounded by time, not by history
 
 
 def test_a_standard_execution_plans_its_rounds_to_stay_within_the_history_limit() -> None:
     args = S3EventProcessorArgs.model_validate(config(dispatch={"workflow_type": "STANDARD"}))
-    assert args.history_events_per_message_worst() == 52
+    assert args.budget.history_events_per_message_worst == 52
     # a lane receives 1, 2, 4, 8, 10, 10 ... messages; 5 receives (25 messages) fit, 6 do not
     assert args.dispatch.receive_sizes(6) == [1, 2, 4, 8, 10, 10]
-    assert args.lane_rounds() == 5
+    assert args.budget.lane_rounds == 5
     # 10 lanes x (rounds + the final empty receive), 10 lanes x their messages
-    assert args.history_events_worst(10 * 6, 10 * 25) <= 20_000
-    assert args.history_events_worst(10 * 7, 10 * 35) > 20_000
+    assert args.budget.history_events_worst(10 * 6, 10 * 25) <= 20_000
+    assert args.budget.history_events_worst(10 * 7, 10 * 35) > 20_000
     many = S3EventProcessorArgs.model_validate(
         config(dispatch={"workflow_type": "STANDARD", "max_concurrency": 40})
     )
-    assert many.lane_rounds() == 2  # 40 lanes: 1 + 2 messages each
+    assert many.budget.lane_rounds == 2  # 40 lanes: 1 + 2 messages each
 
 
 def test_configured_visibility_timeout_is_kept_when_it_covers_the_worst_case() -> None:
     args = S3EventProcessorArgs.model_validate(config(queue={"visibility_timeout_seconds": 3600}))
-    assert args.visibility_timeout_seconds == 3600
+    assert args.budget.visibility_timeout_seconds == 3600
 
 
 INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [

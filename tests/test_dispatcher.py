@@ -291,7 +291,7 @@ def test_a_backlog_larger_than_one_execution_ends_in_time_and_the_next_poller_ca
     )
     args = S3EventProcessorArgs.model_validate(raw)
     # 50 s budget - (1 + 3 (1 s timeout + 2 s for the slot wait) + 5 + 1 + 30) s of tail
-    assert args.start_window_seconds() == 10
+    assert args.budget.start_window_seconds == 10
     with pipeline(raw, sleeping(0.05)) as (emu, rec):
         upload(emu, keys(40))
         first = poll(emu)
@@ -330,7 +330,9 @@ def test_standard_history_per_message_stays_within_the_planned_worst_case() -> N
     # full lane rounds and a last empty one
     assert len(rec.invocations) == 4
     assert rec.throttles == 2
-    planned = S3EventProcessorArgs.model_validate(raw).history_events_worst(rounds=3, messages=4)
+    planned = S3EventProcessorArgs.model_validate(raw).budget.history_events_worst(
+        rounds=3, messages=4
+    )
     assert len(events) <= planned
 
 

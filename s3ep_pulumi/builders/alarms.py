@@ -78,7 +78,7 @@ def alarm_specs(args: S3EventProcessorArgs, t: AlarmTargets) -> list[Spec]:
     if not a.enabled:
         return []
     prefix = args.name_prefix
-    timeout_ms = args.lambda_timeout_seconds() * 1000
+    timeout_ms = args.budget.lambda_timeout_seconds * 1000
     duration_ms = round(timeout_ms * a.function_duration.threshold / 100)
 
     def spec(key: str, settings: AlarmSettings, **kw: Any) -> Spec | None:
@@ -244,7 +244,7 @@ def alarm_specs(args: S3EventProcessorArgs, t: AlarmTargets) -> list[Spec]:
             stat="p99",
             threshold=duration_ms,
             meaning=f"p99 duration reached {a.function_duration.threshold:g}% of the "
-            f"{args.lambda_timeout_seconds()} s timeout: invocations are about to time out.",
+            f"{args.budget.lambda_timeout_seconds} s timeout: invocations are about to time out.",
             first_step="check what the function waits on (X-Ray traces); raise its memory or "
             "timeout.",
             **lam,

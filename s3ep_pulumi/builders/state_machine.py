@@ -30,7 +30,6 @@ from typing import Any
 
 from s3ep_pulumi.builders.event_pattern import BODY_SHAPE
 from s3ep_pulumi.model.args import S3EventProcessorArgs
-from s3ep_pulumi.model.budget import INVOKE_LATENCY_SECONDS
 
 State = dict[str, Any]
 
@@ -132,7 +131,7 @@ def _message_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[st
                 "FunctionName": t.function_arn,
                 "Payload": {"body.$": "$.message.Body", "s3ep.$": "$.control"},
             },
-            "TimeoutSeconds": args.lambda_timeout_seconds() + INVOKE_LATENCY_SECONDS,
+            "TimeoutSeconds": args.budget.invoke_task_timeout_seconds,
             "ResultSelector": {"payload.$": "$.Payload"},
             "ResultPath": "$.result",
             "Retry": [
@@ -225,7 +224,7 @@ def _message_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[st
 def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, State]:
     """States of one lane: receive a batch, invoke it message by message, repeat."""
     d = args.dispatch
-    rounds = args.lane_rounds()
+    rounds = args.budget.lane_rounds
     next_round: list[State] = [
         {"Variable": "$.expired", "BooleanEquals": True, "Next": "WindowClosed"},
     ]
@@ -258,7 +257,7 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
                     "lanes": d.max_concurrency,
                     "rate": d.rate_per_second,
                     "started.$": "$.started",
-                    "start_by": args.start_window_seconds(),
+                    "start_by": args.budget.start_window_seconds,
                 },
             },
             "ItemProcessor": {
@@ -322,7 +321,8 @@ def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[s
     return {
         "Comment": (
             f"s3ep dispatcher: {d.max_concurrency} lanes drain the queue into the function, at "
-            f"most {d.max_concurrency} in flight{rate}; starts for {args.start_window_seconds()} s."
+            f"most {d.max_concurrency} in flight{rate}; "
+            f"starts for {args.budget.start_window_seconds} s."
         ),
         "StartAt": "Init",
         "States": {
@@ -365,7 +365,7 @@ def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[s
                 {
                     **lease,
                     "MaxNumberOfMessages": 1,
-                    "VisibilityTimeout": args.lease_seconds(),
+                    "VisibilityTimeout": args.budget.lease_seconds,
                     "WaitTimeSeconds": 0,
                 },
                 into="lease",

@@ -23,10 +23,8 @@ from s3ep_pulumi.builders.dashboard import body as dashboard_body
 from s3ep_pulumi.builders.event_pattern import INPUT_PATHS, INPUT_TEMPLATE, event_pattern_json
 from s3ep_pulumi.builders.state_machine import DispatcherTargets, definition
 from s3ep_pulumi.component.archive import SHIM_HANDLER, build_layer, build_package, shim_files
-from s3ep_pulumi.model import limits
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 from s3ep_pulumi.model.base import RUNTIMES
-from s3ep_pulumi.model.budget import LEASE_MARGIN_SECONDS
 from s3ep_pulumi.model.security import IN_FLIGHT_TAG, LEASE_TAG
 from s3ep_pulumi.runtime.s3ep_shim import HANDLER_ENV
 
@@ -261,7 +259,7 @@ class S3EventProcessor(pulumi.ComponentResource):
         queue = aws.sqs.Queue(
             f"{self._name}-queue",
             name=n.queue,
-            visibility_timeout_seconds=self.args.visibility_timeout_seconds,
+            visibility_timeout_seconds=self.args.budget.visibility_timeout_seconds,
             message_retention_seconds=q.message_retention_seconds,
             max_message_size=q.max_message_size_bytes,
             receive_wait_time_seconds=self.args.dispatch.receive_wait_seconds,
@@ -304,10 +302,8 @@ class S3EventProcessor(pulumi.ComponentResource):
             f"{self._name}-lease",
             name=n.lease_queue,
             fifo_queue=True,
-            message_retention_seconds=max(
-                limits.SQS_RETENTION_MIN_SECONDS, self.args.lease_seconds() + LEASE_MARGIN_SECONDS
-            ),
-            visibility_timeout_seconds=self.args.lease_seconds(),
+            message_retention_seconds=self.args.budget.lease_queue_retention_seconds,
+            visibility_timeout_seconds=self.args.budget.lease_seconds,
             tags={**self._tags, LEASE_TAG: "true"},
             opts=self._child,
             **enc,
@@ -450,7 +446,7 @@ class S3EventProcessor(pulumi.ComponentResource):
             code=pulumi.FileArchive(str(package.path)),
             source_code_hash=package.sha256_b64,
             memory_size=f.memory_size,
-            timeout=self.args.lambda_timeout_seconds(),
+            timeout=self.args.budget.lambda_timeout_seconds,
             architectures=[f.architecture],
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=self._function_environment()),
             layers=self._function_layers(),
@@ -580,7 +576,7 @@ class S3EventProcessor(pulumi.ComponentResource):
                 log_destination=log_group.arn.apply(lambda arn: f"{arn}:*"),
             ),
             tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=d.tracing),
-            tags={**self._tags, IN_FLIGHT_TAG: str(cfg.in_flight_worst_case_seconds())},
+            tags={**self._tags, IN_FLIGHT_TAG: str(cfg.budget.in_flight_worst_case_seconds)},
             opts=self._child,
         )
         self.state_machine_arn = machine.arn

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -16,6 +17,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from s3ep_pulumi.model.args import S3EventProcessorArgs
+from s3ep_pulumi.model.rules import RULES
 
 OUT = Path("docs") / "configuration.md"
 
@@ -26,20 +28,6 @@ Write these keys under `s3ep:processor` in `stacks/Pulumi.<stack>.yaml`, or pass
 `S3EventProcessor(name, {...})`. snake_case names are canonical; camelCase aliases are accepted.
 The JSON Schema for editors is `schema/s3ep-processor.schema.json`.
 
-Cross-field rules (all reported together, each at the field to change):
-
-- `queue.visibility_timeout_seconds` must cover the dispatcher's worst-case in-flight time
-  (default: exactly that value; see `docs/dispatch.md`).
-- `bucket.versioning`, `encryption`, `kms_key_arn`, `force_destroy` are for new buckets only.
-- `queue.kms_key_arn` may not be the AWS-managed `alias/aws/sqs` key.
-- `function.source_dir` must exist and hold the handler's module; or set `existing_function_arn`.
-- `function.provisioned_concurrency` (and the scaling ceiling) <= `reserved_concurrency`, which
-  must be >= `dispatch.max_concurrency`.
-- Every physical name built from `name_prefix` must fit its service's limit.
-- `monitoring.alarms.kms_key_arn` may not be the AWS-managed `alias/aws/sns` key; `emails` and
-  `kms_key_arn` apply only to the topic the component creates (not with `topic_arn`).
-- `monitoring.dynatrace` needs a created function and room for one more layer; with
-  `function.scale_on_queue_depth`, a non-zero `provisioned_concurrency` lies within min..max.
 """
 
 
@@ -106,8 +94,53 @@ def _section(model: type[BaseModel], path: str) -> list[str]:
     return lines
 
 
+def _sections(model: type[BaseModel], path: str = "") -> Iterator[tuple[str, type[BaseModel]]]:
+    """Every section model under `model` with its dotted path, depth first, each once."""
+    yield path, model
+    for name, field in model.model_fields.items():
+        key = f"{path}.{name}" if path else name
+        annotation = field.annotation
+        for arg in (annotation, *getattr(annotation, "__args__", ())):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                yield from _sections(arg, key)
+
+
+def _first_paragraph(doc: str | None, where: str) -> str:
+    if not doc:
+        raise ValueError(f"{where} has no docstring: every rule needs one for the reference")
+    return " ".join(doc.split("\n\n")[0].split())
+
+
+def rule_lines() -> list[str]:
+    """One line per rule of the model: each section's own validators (their docstrings), then
+    the cross-field rules of `model.rules` (their summaries), in the order they run."""
+    paths: dict[Any, list[str]] = {}  # validator function -> the sections it checks
+    for path, model in _sections(S3EventProcessorArgs):
+        if model is S3EventProcessorArgs:
+            continue  # its one validator runs model.rules, listed below
+        for decorator in model.__pydantic_decorators__.model_validators.values():
+            paths.setdefault(decorator.func, []).append(path)
+    lines: list[str] = []
+    for func, where in paths.items():
+        text = _first_paragraph(func.__doc__, func.__qualname__)
+        parents = {w.rsplit(".", 1)[0] for w in where}
+        place = f"{parents.pop()}.*" if len(where) > 1 and len(parents) == 1 else ", ".join(where)
+        lines.append(f"- `{place}`: {text}")
+    lines += [f"- {r.summary}" for r in RULES]
+    return lines
+
+
 def render() -> str:
-    return HEADER + "\n" + "\n".join(_section(S3EventProcessorArgs, "")).rstrip() + "\n"
+    rules = "\n".join(
+        [
+            "Rules across fields (all reported together, each at the field to change):",
+            "",
+            *rule_lines(),
+            "",
+        ]
+    )
+    body = "\n".join(_section(S3EventProcessorArgs, "")).rstrip()
+    return HEADER + "\n" + rules + "\n" + body + "\n"
 
 
 DISPATCH_DOC = Path("docs") / "dispatch.md"

@@ -1,6 +1,24 @@
-"""The dispatcher's timing model: the allowances it is computed from."""
+"""The dispatcher's timing model, computed once per configuration into a frozen `Budget`.
+
+Every duration the design relies on lives here: the deployed Lambda timeout, the worst case of
+one invocation and of one message in its lane, how long a received message can stay in flight
+(the queue's visibility timeout), the start window and tail of an execution, the lease, the
+STANDARD history plan and the payload bound. The builders, the component, the rules and the
+tools read `args.budget`; nothing else computes a duration. docs/dispatch.md explains each term.
+"""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from s3ep_pulumi.model import limits
+from s3ep_pulumi.runtime.s3ep_shim import DEFER_AFTER_SECONDS, TOLERANCE_FRACTION
+
+if TYPE_CHECKING:
+    from s3ep_pulumi.model.args import S3EventProcessorArgs
 
 # Seconds the dispatcher itself may spend around one message beyond the function's run time:
 # state transitions, the SQS and Lambda API calls and their latency. Generous on purpose: a
@@ -32,3 +50,127 @@ HISTORY_EVENTS_FIXED = 2 + 2 + SQS_TASK_EVENTS_WORST * 4 + 2 * 5 + 6
 HISTORY_EVENTS_PER_ROUND = 2 * SQS_TASK_EVENTS_WORST + 2 + 4 + 2 + 2 + 2
 # Smallest start window worth running an execution for.
 MIN_START_WINDOW_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The timing model of one configuration (seconds, events and bytes as named)."""
+
+    lambda_timeout_seconds: int
+    """The function's timeout as deployed: `function.timeout`, plus, with a rate limit, the
+    longest the shim may wait for a start slot before calling the handler."""
+    pace_wait_worst_seconds: float
+    """Longest a lane waits for its next start slot: one lane period, plus the second a Step
+    Functions Wait can add (it wakes on whole seconds). 0 without a rate limit."""
+    invoke_worst_case_seconds: float
+    """Longest one message's invocation can take: every attempt times out, every retry waits."""
+    message_worst_case_seconds: float
+    """Longest one message takes in its lane: wait for a slot, invoke, delete."""
+    in_flight_worst_case_seconds: int
+    """Longest a received message can stay in flight before it is deleted. A lane receives up
+    to `batch_size` messages and invokes them one after the other, so the last one waits for
+    every earlier one of its batch: receive wait + batch x (slot wait + invocation + delete)
+    + overhead."""
+    visibility_timeout_seconds: int
+    """The queue's visibility timeout: the configured one, or the in-flight worst case."""
+    tail_worst_case_seconds: int
+    """Longest an execution can run after its start window closed: the last started handler
+    runs to its timeout (+ Lambda latency), one transient retry waits its longest delay and
+    answers 'expired', then the lanes release and the lease is freed."""
+    start_window_seconds: int
+    """Seconds after an execution starts during which it may start invocations."""
+    lease_seconds: int
+    """How long a poller holds the lease: its whole budget, plus a margin."""
+    lease_queue_retention_seconds: int
+    """Retention of the lease queue's tokens: the lease and its margin, at least SQS's minimum."""
+    invoke_task_timeout_seconds: int
+    """TimeoutSeconds of the dispatcher's Invoke task: the deployed timeout plus Lambda's own
+    latency, so Step Functions gives up only on an invocation Lambda has already ended."""
+    history_events_per_message_worst: int
+    """History events one received message can add: its Map iteration (2), IsS3Event (2),
+    Invoke twice (a deferral) with every Lambda attempt, Outcome twice, Pace, and its final SQS
+    task with every retry."""
+    lane_rounds: int | None
+    """Full receives per lane per STANDARD execution, so its history stays within
+    HISTORY_BUDGET_SHARE of the limit. None for EXPRESS (the start window bounds it)."""
+    lane_batch_bytes: int
+    """Largest state payload a lane's received batch can make."""
+    history_events_fixed: int
+    """History events of a STANDARD execution outside its lanes' rounds and messages."""
+
+    def history_events_worst(self, rounds: int, messages: int) -> int:
+        """Most history events of a STANDARD execution that ran `rounds` lane rounds in all
+        (the last, empty receive of each lane included) over `messages` received messages."""
+        return (
+            self.history_events_fixed
+            + rounds * HISTORY_EVENTS_PER_ROUND
+            + messages * self.history_events_per_message_worst
+        )
+
+    @classmethod
+    def of(cls, args: S3EventProcessorArgs) -> Budget:
+        """Compute the timing model of `args` (called once, by `args.budget`)."""
+        d, f, r = args.dispatch, args.function, args.dispatch.retry
+        lambda_timeout = f.timeout
+        pace_wait = 0.0
+        if d.rate_per_second:
+            lambda_timeout += math.ceil(DEFER_AFTER_SECONDS + TOLERANCE_FRACTION)
+            pace_wait = d.max_concurrency / d.rate_per_second + limits.WAIT_RESOLUTION_SECONDS
+        invoke = (r.max_attempts + 1) * lambda_timeout + r.total_delay_seconds()
+        message = pace_wait + invoke + MESSAGE_OVERHEAD_SECONDS
+        in_flight = math.ceil(
+            d.receive_wait_seconds + d.batch_size * message + DISPATCH_OVERHEAD_SECONDS
+        )
+        tail = math.ceil(
+            limits.WAIT_RESOLUTION_SECONDS
+            + lambda_timeout
+            + INVOKE_LATENCY_SECONDS
+            + (r.max_delay_seconds if r.max_attempts else 0)
+            + DISPATCH_OVERHEAD_SECONDS
+        )
+        per_message = 2 + 2 + 2 * (2 + 3 * (r.max_attempts + 1)) + 2 * 2 + 2 + SQS_TASK_EVENTS_WORST
+        configured = args.queue.visibility_timeout_seconds
+        partial = cls(
+            lambda_timeout_seconds=lambda_timeout,
+            pace_wait_worst_seconds=pace_wait,
+            invoke_worst_case_seconds=invoke,
+            message_worst_case_seconds=message,
+            in_flight_worst_case_seconds=in_flight,
+            visibility_timeout_seconds=configured if configured is not None else in_flight,
+            tail_worst_case_seconds=tail,
+            start_window_seconds=d.max_execution_seconds - tail,
+            lease_seconds=d.max_execution_seconds + LEASE_MARGIN_SECONDS,
+            lease_queue_retention_seconds=max(
+                limits.SQS_RETENTION_MIN_SECONDS,
+                d.max_execution_seconds + 2 * LEASE_MARGIN_SECONDS,
+            ),
+            invoke_task_timeout_seconds=lambda_timeout + INVOKE_LATENCY_SECONDS,
+            history_events_per_message_worst=per_message,
+            lane_rounds=None,
+            lane_batch_bytes=d.batch_size
+            * (args.queue.max_message_size_bytes + MESSAGE_ENVELOPE_BYTES),
+            history_events_fixed=HISTORY_EVENTS_FIXED + 2 * d.max_concurrency,
+        )
+        if d.workflow_type != "STANDARD":
+            return partial
+        return cls(
+            **{
+                **vars(partial),
+                "lane_rounds": _lane_rounds(partial, d.receive_sizes, d.max_concurrency),
+            }
+        )
+
+
+def _lane_rounds(budget: Budget, receive_sizes: Callable[[int], list[int]], lanes: int) -> int:
+    """The most rounds per lane whose worst-case history fits HISTORY_BUDGET_SHARE of the
+    limit (`rounds` receives per lane, and a last, empty one)."""
+    allowed = limits.STANDARD_HISTORY_EVENTS_MAX * HISTORY_BUDGET_SHARE
+
+    def fits(rounds: int) -> bool:
+        messages = lanes * sum(receive_sizes(rounds))
+        return budget.history_events_worst(lanes * (rounds + 1), messages) <= allowed
+
+    rounds = 0
+    while fits(rounds + 1):
+        rounds += 1
+    return rounds

@@ -46,6 +46,8 @@ class AlarmSettings(Section):
 
     @model_validator(mode="after")
     def _evaluation(self) -> AlarmSettings:
+        """`period_seconds` is 10, 30 or a multiple of 60, and `period_seconds` x
+        `evaluation_periods` is at most one day."""
         period = self.period_seconds
         if period not in limits.ALARM_PERIOD_HIGH_RESOLUTION_SECONDS and (
             period < limits.ALARM_PERIOD_STEP_SECONDS or period % limits.ALARM_PERIOD_STEP_SECONDS
@@ -207,6 +209,8 @@ class DynatraceConfig(Section):
 
     @model_validator(mode="after")
     def _one_token_source(self) -> DynatraceConfig:
+        """Exactly one of `token_secret_arn` and `token_config_key` (the token is never in the
+        config in plaintext)."""
         if (self.token_secret_arn is None) == (self.token_config_key is None):
             raise ValueError(
                 "set exactly one of token_secret_arn and token_config_key: the connection token "
@@ -268,6 +272,8 @@ class SplunkConfig(Section):
 
     @model_validator(mode="after")
     def _one_destination(self) -> SplunkConfig:
+        """Exactly one of `destination_arn` and `hec_endpoint`; `hec_endpoint` needs
+        `hec_token_secret_arn` and `failed_events_bucket_arn`."""
         creating = self.hec_endpoint is not None
         if (self.destination_arn is not None) == creating:
             raise ValueError("set exactly one of destination_arn and hec_endpoint")

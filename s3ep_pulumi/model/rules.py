@@ -1,316 +1,426 @@
 """Cross-field rules: every rule that involves more than one field, each problem located at the
-field to change. They run after each field is valid and are reported together."""
+field to change. They run after each field is valid and are reported together.
+
+Each rule is a small function registered with `@rule(summary)`, in the order its problems are
+reported; `RULES` is that registry, and `docs/configuration.md` lists its summaries (together
+with the section-level rules of `sections` and `monitoring`), so the reference never misses one.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from s3ep_pulumi.model import limits
 from s3ep_pulumi.model.budget import MIN_START_WINDOW_SECONDS, PAYLOAD_HEADROOM_BYTES
-from s3ep_pulumi.model.sections import BucketConfig
 from s3ep_pulumi.model.security import AWS_MANAGED_SNS_KEY, AWS_MANAGED_SQS_KEY
 
 if TYPE_CHECKING:
     from s3ep_pulumi.model.args import S3EventProcessorArgs
 
+# (location of the field to change, message, the offending value)
 Problem = tuple[tuple[str | int, ...], str, Any]
+Check = Callable[["S3EventProcessorArgs"], Iterator[Problem]]
+
 _BUCKET_CREATION_FIELDS = ("versioning", "encryption", "kms_key_arn", "force_destroy")
 
 
+@dataclass(frozen=True)
+class Rule:
+    """One cross-field rule: what it requires (for the docs) and its check."""
+
+    summary: str
+    check: Check
+
+
+RULES: list[Rule] = []
+
+
+def rule(summary: str) -> Callable[[Check], Check]:
+    """Register a check under a one-line summary written for the configuration reference."""
+
+    def register(check: Check) -> Check:
+        RULES.append(Rule(summary, check))
+        return check
+
+    return register
+
+
 def cross_field_problems(args: S3EventProcessorArgs) -> list[Problem]:
-    """Every rule that involves more than one field; each problem names the field to change."""
-    return [
-        *_bucket_problems(args.bucket),
-        *_queue_problems(args),
-        *_dispatch_problems(args),
-        *_function_problems(args),
-        *_name_problems(args),
-        *_security_problems(args),
-        *_monitoring_problems(args),
-    ]
+    """Every rule's problems, in registry order; each problem names the field to change."""
+    return [problem for r in RULES for problem in r.check(args)]
 
 
-def _bucket_problems(bucket: BucketConfig) -> list[Problem]:
-    out: list[Problem] = []
-    if bucket.existing_bucket_name is not None:
-        for field in _BUCKET_CREATION_FIELDS:
-            if field in bucket.model_fields_set:
-                out.append(
-                    (
-                        ("bucket", field),
-                        f"'{field}' applies only to a bucket the component creates; remove it or "
-                        "remove 'existing_bucket_name'",
-                        getattr(bucket, field),
-                    )
-                )
-    elif "enable_eventbridge_notifications" in bucket.model_fields_set:
-        out.append(
-            (
-                ("bucket", "enable_eventbridge_notifications"),
-                "applies only to an existing bucket (a new bucket always has EventBridge "
-                "notifications on); remove it",
-                bucket.enable_eventbridge_notifications,
+# --- bucket --------------------------------------------------------------------------------------
+
+
+@rule(
+    "`bucket.versioning`, `encryption`, `kms_key_arn` and `force_destroy` apply only to a bucket "
+    "the component creates (not with `existing_bucket_name`)."
+)
+def _creation_fields_need_a_new_bucket(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    bucket = args.bucket
+    if bucket.existing_bucket_name is None:
+        return
+    for field in _BUCKET_CREATION_FIELDS:
+        if field in bucket.model_fields_set:
+            yield (
+                ("bucket", field),
+                f"'{field}' applies only to a bucket the component creates; remove it or "
+                "remove 'existing_bucket_name'",
+                getattr(bucket, field),
             )
+
+
+@rule(
+    "`bucket.enable_eventbridge_notifications` applies only to an existing bucket (a new one "
+    "always has them on)."
+)
+def _notifications_switch_needs_an_existing_bucket(
+    args: S3EventProcessorArgs,
+) -> Iterator[Problem]:
+    bucket = args.bucket
+    if (
+        bucket.existing_bucket_name is None
+        and "enable_eventbridge_notifications" in bucket.model_fields_set
+    ):
+        yield (
+            ("bucket", "enable_eventbridge_notifications"),
+            "applies only to an existing bucket (a new bucket always has EventBridge "
+            "notifications on); remove it",
+            bucket.enable_eventbridge_notifications,
         )
+
+
+@rule("`bucket.kms_key_arn` needs `bucket.encryption: SSE_KMS`.")
+def _bucket_key_needs_sse_kms(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    bucket = args.bucket
     if bucket.kms_key_arn is not None and bucket.encryption != "SSE_KMS":
-        out.append(
-            (
-                ("bucket", "kms_key_arn"),
-                "a KMS key needs encryption 'SSE_KMS'; set bucket.encryption to SSE_KMS",
-                bucket.kms_key_arn,
-            )
+        yield (
+            ("bucket", "kms_key_arn"),
+            "a KMS key needs encryption 'SSE_KMS'; set bucket.encryption to SSE_KMS",
+            bucket.kms_key_arn,
         )
-    return out
 
 
-def _queue_problems(args: S3EventProcessorArgs) -> list[Problem]:
-    out: list[Problem] = []
+# --- queue ---------------------------------------------------------------------------------------
+
+
+@rule(
+    "`queue.kms_key_arn` may not be the AWS-managed `alias/aws/sqs` key (EventBridge cannot use "
+    "it)."
+)
+def _queue_key_is_not_aws_managed(args: S3EventProcessorArgs) -> Iterator[Problem]:
     q = args.queue
     if q.kms_key_arn is not None and AWS_MANAGED_SQS_KEY.search(q.kms_key_arn):
-        out.append(
-            (
-                ("queue", "kms_key_arn"),
-                "the AWS-managed key alias/aws/sqs cannot be used by EventBridge, which then "
-                "drops every delivery silently; use a customer managed key or omit kms_key_arn "
-                "for SQS-managed encryption",
-                q.kms_key_arn,
-            )
+        yield (
+            ("queue", "kms_key_arn"),
+            "the AWS-managed key alias/aws/sqs cannot be used by EventBridge, which then "
+            "drops every delivery silently; use a customer managed key or omit kms_key_arn "
+            "for SQS-managed encryption",
+            q.kms_key_arn,
         )
-    worst = args.in_flight_worst_case_seconds()
+
+
+@rule(
+    "`queue.visibility_timeout_seconds`, when set, covers the dispatcher's worst-case in-flight "
+    "time (default: exactly that value; see `docs/dispatch.md`)."
+)
+def _visibility_covers_in_flight(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    q, worst = args.queue, args.budget.in_flight_worst_case_seconds
     if q.visibility_timeout_seconds is not None and q.visibility_timeout_seconds < worst:
-        out.append(
-            (
-                ("queue", "visibility_timeout_seconds"),
-                f"must be at least {worst} s, the longest a received message can stay in flight "
-                "(a lane invokes its batch one by one: slot waits, function timeout and retries; "
-                "see docs/dispatch.md); raise it or omit it to use that value",
-                q.visibility_timeout_seconds,
-            )
+        yield (
+            ("queue", "visibility_timeout_seconds"),
+            f"must be at least {worst} s, the longest a received message can stay in flight "
+            "(a lane invokes its batch one by one: slot waits, function timeout and retries; "
+            "see docs/dispatch.md); raise it or omit it to use that value",
+            q.visibility_timeout_seconds,
         )
+
+
+@rule(
+    "The worst-case in-flight time (function timeout, retries, batch size) fits SQS's maximum "
+    "visibility timeout of 12 hours."
+)
+def _in_flight_fits_sqs(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    worst = args.budget.in_flight_worst_case_seconds
     if worst > limits.SQS_VISIBILITY_TIMEOUT_MAX_SECONDS:
-        out.append(
-            (
-                ("function", "timeout"),
-                f"the dispatcher's worst-case in-flight time is {worst} s, over SQS's maximum "
-                f"visibility timeout of {limits.SQS_VISIBILITY_TIMEOUT_MAX_SECONDS} s; lower the "
-                "timeout, dispatch.retry.max_attempts or dispatch.batch_size",
-                args.function.timeout,
-            )
+        yield (
+            ("function", "timeout"),
+            f"the dispatcher's worst-case in-flight time is {worst} s, over SQS's maximum "
+            f"visibility timeout of {limits.SQS_VISIBILITY_TIMEOUT_MAX_SECONDS} s; lower the "
+            "timeout, dispatch.retry.max_attempts or dispatch.batch_size",
+            args.function.timeout,
         )
-    return out
 
 
-def _dispatch_problems(args: S3EventProcessorArgs) -> list[Problem]:
-    d = args.dispatch
-    out: list[Problem] = []
+# --- dispatch ------------------------------------------------------------------------------------
+
+
+@rule(
+    "`dispatch.max_execution_seconds` stays under EXPRESS's 5-minute limit, and leaves a start "
+    "window of at least 10 s after the tail kept for the last invocation."
+)
+def _execution_fits(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    d, budget = args.dispatch, args.budget
     if (
         d.workflow_type == "EXPRESS"
         and d.max_execution_seconds >= limits.EXPRESS_DURATION_MAX_SECONDS
     ):
-        out.append(
-            (
-                ("dispatch", "max_execution_seconds"),
-                f"an EXPRESS execution must end within {limits.EXPRESS_DURATION_MAX_SECONDS} s; "
-                "set at most 270 (leave time for the last batch) or use STANDARD",
-                d.max_execution_seconds,
-            )
+        yield (
+            ("dispatch", "max_execution_seconds"),
+            f"an EXPRESS execution must end within {limits.EXPRESS_DURATION_MAX_SECONDS} s; "
+            "set at most 270 (leave time for the last batch) or use STANDARD",
+            d.max_execution_seconds,
         )
-    elif args.start_window_seconds() < MIN_START_WINDOW_SECONDS:
-        out.append(
-            (
-                ("dispatch", "max_execution_seconds"),
-                f"leaves {args.start_window_seconds()} s to start invocations after keeping "
-                f"{args.tail_worst_case_seconds()} s for the last one to finish (function "
-                "timeout, one retry delay, overhead); raise it, lower function.timeout or "
-                "dispatch.retry.max_delay_seconds",
-                d.max_execution_seconds,
-            )
+    elif budget.start_window_seconds < MIN_START_WINDOW_SECONDS:
+        yield (
+            ("dispatch", "max_execution_seconds"),
+            f"leaves {budget.start_window_seconds} s to start invocations after keeping "
+            f"{budget.tail_worst_case_seconds} s for the last one to finish (function "
+            "timeout, one retry delay, overhead); raise it, lower function.timeout or "
+            "dispatch.retry.max_delay_seconds",
+            d.max_execution_seconds,
         )
+
+
+@rule(
+    "A lane's batch (`dispatch.batch_size` x (`queue.max_message_size_bytes` + envelope)) fits "
+    "a Step Functions state's 256 KiB payload, with headroom."
+)
+def _batch_fits_the_payload(args: S3EventProcessorArgs) -> Iterator[Problem]:
     payload_budget = limits.STATE_PAYLOAD_MAX_BYTES - PAYLOAD_HEADROOM_BYTES
-    if args.lane_batch_bytes() > payload_budget:
-        out.append(
-            (
-                ("queue", "max_message_size_bytes"),
-                f"a lane's batch of {d.batch_size} messages could reach "
-                f"{args.lane_batch_bytes()} bytes, over the {payload_budget} bytes a Step "
-                "Functions state may hold for them; lower it or dispatch.batch_size",
-                args.queue.max_message_size_bytes,
-            )
+    batch_bytes = args.budget.lane_batch_bytes
+    if batch_bytes > payload_budget:
+        yield (
+            ("queue", "max_message_size_bytes"),
+            f"a lane's batch of {args.dispatch.batch_size} messages could reach "
+            f"{batch_bytes} bytes, over the {payload_budget} bytes a Step "
+            "Functions state may hold for them; lower it or dispatch.batch_size",
+            args.queue.max_message_size_bytes,
         )
-    return out
 
 
-def _function_problems(args: S3EventProcessorArgs) -> list[Problem]:
+# --- function ------------------------------------------------------------------------------------
+
+
+@rule(
+    "`function.source_dir`, `handler` and `name` apply only to a function the component creates "
+    "(not with `existing_function_arn`)."
+)
+def _code_fields_need_a_new_function(args: S3EventProcessorArgs) -> Iterator[Problem]:
     f = args.function
-    out: list[Problem] = []
+    if f.existing_function_arn is None:
+        return
+    for field in ("source_dir", "handler", "name"):
+        if getattr(f, field) is not None:
+            yield (
+                ("function", field),
+                f"'{field}' applies only to a function the component creates; remove it "
+                "or remove 'existing_function_arn'",
+                str(getattr(f, field)),
+            )
+
+
+@rule(
+    "Without `existing_function_arn`, `function.source_dir` is an existing folder (relative to "
+    "the project) and `function.handler` names a module file in it."
+)
+def _code_exists(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    f = args.function
     if f.existing_function_arn is not None:
-        for field in ("source_dir", "handler", "name"):
-            if getattr(f, field) is not None:
-                out.append(
-                    (
-                        ("function", field),
-                        f"'{field}' applies only to a function the component creates; remove it "
-                        "or remove 'existing_function_arn'",
-                        str(getattr(f, field)),
-                    )
-                )
-    else:
-        if f.source_dir is None:
-            out.append(
-                (
-                    ("function", "source_dir"),
-                    "set the folder holding the function's code, or set existing_function_arn",
-                    None,
-                )
+        return
+    if f.source_dir is None:
+        yield (
+            ("function", "source_dir"),
+            "set the folder holding the function's code, or set existing_function_arn",
+            None,
+        )
+    elif not f.source_dir.is_dir():
+        yield (
+            ("function", "source_dir"),
+            f"folder '{f.source_dir}' does not exist (relative paths start at the "
+            f"project folder, {Path.cwd()}); fix the path",
+            str(f.source_dir),
+        )
+    if f.handler is None:
+        yield (("function", "handler"), "set 'module.function', e.g. 'app.handler'", None)
+    elif f.source_dir is not None and f.source_dir.is_dir():
+        module = f.handler_module_path()
+        assert module is not None
+        if not (f.source_dir / module).is_file():
+            yield (
+                ("function", "handler"),
+                f"module file '{module}' is not in source_dir '{f.source_dir}'; fix the "
+                "handler or the folder",
+                f.handler,
             )
-        elif not f.source_dir.is_dir():
-            out.append(
-                (
-                    ("function", "source_dir"),
-                    f"folder '{f.source_dir}' does not exist (relative paths start at the "
-                    f"project folder, {Path.cwd()}); fix the path",
-                    str(f.source_dir),
-                )
-            )
-        if f.handler is None:
-            out.append((("function", "handler"), "set 'module.function', e.g. 'app.handler'", None))
-        elif f.source_dir is not None and f.source_dir.is_dir():
-            module = f.handler_module_path()
-            assert module is not None
-            if not (f.source_dir / module).is_file():
-                out.append(
-                    (
-                        ("function", "handler"),
-                        f"module file '{module}' is not in source_dir '{f.source_dir}'; fix the "
-                        "handler or the folder",
-                        f.handler,
-                    )
-                )
-    if f.reserved_concurrency is not None:
-        if f.provisioned_concurrency > f.reserved_concurrency:
-            out.append(
-                (
-                    ("function", "provisioned_concurrency"),
-                    f"must not exceed reserved_concurrency ({f.reserved_concurrency}); lower it "
-                    "or raise reserved_concurrency",
-                    f.provisioned_concurrency,
-                )
-            )
-        if f.scale_on_queue_depth and f.max_provisioned_concurrency > f.reserved_concurrency:
-            out.append(
-                (
-                    ("function", "max_provisioned_concurrency"),
-                    f"must not exceed reserved_concurrency ({f.reserved_concurrency}); lower it "
-                    "or raise reserved_concurrency",
-                    f.max_provisioned_concurrency,
-                )
-            )
-        if f.reserved_concurrency < args.dispatch.max_concurrency:
-            out.append(
-                (
-                    ("function", "reserved_concurrency"),
-                    f"is below dispatch.max_concurrency ({args.dispatch.max_concurrency}), so "
-                    "the dispatcher would be throttled; raise it or lower max_concurrency",
-                    f.reserved_concurrency,
-                )
-            )
+
+
+@rule(
+    "With `function.reserved_concurrency`: `provisioned_concurrency` and (with scaling) "
+    "`max_provisioned_concurrency` do not exceed it, and it is at least "
+    "`dispatch.max_concurrency`."
+)
+def _reserved_concurrency_covers_the_rest(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    f = args.function
+    if f.reserved_concurrency is None:
+        return
+    if f.provisioned_concurrency > f.reserved_concurrency:
+        yield (
+            ("function", "provisioned_concurrency"),
+            f"must not exceed reserved_concurrency ({f.reserved_concurrency}); lower it "
+            "or raise reserved_concurrency",
+            f.provisioned_concurrency,
+        )
+    if f.scale_on_queue_depth and f.max_provisioned_concurrency > f.reserved_concurrency:
+        yield (
+            ("function", "max_provisioned_concurrency"),
+            f"must not exceed reserved_concurrency ({f.reserved_concurrency}); lower it "
+            "or raise reserved_concurrency",
+            f.max_provisioned_concurrency,
+        )
+    if f.reserved_concurrency < args.dispatch.max_concurrency:
+        yield (
+            ("function", "reserved_concurrency"),
+            f"is below dispatch.max_concurrency ({args.dispatch.max_concurrency}), so "
+            "the dispatcher would be throttled; raise it or lower max_concurrency",
+            f.reserved_concurrency,
+        )
+
+
+@rule(
+    "With `function.scale_on_queue_depth`: `min_provisioned_concurrency` <= "
+    "`max_provisioned_concurrency`."
+)
+def _scaling_range_is_ordered(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    f = args.function
     if f.scale_on_queue_depth and f.min_provisioned_concurrency > f.max_provisioned_concurrency:
-        out.append(
-            (
-                ("function", "min_provisioned_concurrency"),
-                f"must not exceed max_provisioned_concurrency ({f.max_provisioned_concurrency})",
-                f.min_provisioned_concurrency,
-            )
+        yield (
+            ("function", "min_provisioned_concurrency"),
+            f"must not exceed max_provisioned_concurrency ({f.max_provisioned_concurrency})",
+            f.min_provisioned_concurrency,
         )
+
+
+@rule(
+    "`function.scale_on_queue_depth` needs a function the component creates (it publishes "
+    "versions and an alias)."
+)
+def _scaling_needs_a_new_function(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    f = args.function
     if f.scale_on_queue_depth and f.existing_function_arn is not None:
-        out.append(
-            (
-                ("function", "scale_on_queue_depth"),
-                "needs a function the component creates (it publishes versions and an alias); "
-                "remove it or use source_dir",
-                True,
-            )
+        yield (
+            ("function", "scale_on_queue_depth"),
+            "needs a function the component creates (it publishes versions and an alias); "
+            "remove it or use source_dir",
+            True,
         )
-    return out
 
 
-def _name_problems(args: S3EventProcessorArgs) -> list[Problem]:
-    out: list[Problem] = []
+# --- names and security --------------------------------------------------------------------------
+
+
+@rule(
+    "Every physical name built from `name_prefix` (or `function.name`) fits its service's "
+    "length limit."
+)
+def _names_fit(args: S3EventProcessorArgs) -> Iterator[Problem]:
     for field, name, limit in args.names.too_long():
         where: tuple[str, ...] = ("name_prefix",)
         if field == "function" and args.function.name:
             where = ("function", "name")
         elif field == "bucket" and args.bucket.existing_bucket_name:
             continue
-        out.append(
-            (
-                where,
-                f"the {field.replace('_', ' ')} name '{name}' is {len(name)} characters, over "
-                f"the limit of {limit}; shorten it by {len(name) - limit}",
-                name if where != ("name_prefix",) else args.name_prefix,
-            )
+        yield (
+            where,
+            f"the {field.replace('_', ' ')} name '{name}' is {len(name)} characters, over "
+            f"the limit of {limit}; shorten it by {len(name) - limit}",
+            name if where != ("name_prefix",) else args.name_prefix,
         )
-    return out
 
 
-def _security_problems(args: S3EventProcessorArgs) -> list[Problem]:
-    out: list[Problem] = []
+@rule(
+    "`security.create_kms_key` and `queue.kms_key_arn` are not both set (one key for the queues)."
+)
+def _one_queue_key(args: S3EventProcessorArgs) -> Iterator[Problem]:
     if args.security.create_kms_key and args.queue.kms_key_arn is not None:
-        out.append(
-            (
-                ("security", "create_kms_key"),
-                "queue.kms_key_arn already names the key for the queues; remove one of the two",
-                True,
-            )
+        yield (
+            ("security", "create_kms_key"),
+            "queue.kms_key_arn already names the key for the queues; remove one of the two",
+            True,
         )
-    return out
 
 
-def _monitoring_problems(args: S3EventProcessorArgs) -> list[Problem]:
-    m, f = args.monitoring, args.function
-    a = m.alarms
-    out: list[Problem] = []
-    if a.topic_arn is not None:
-        for field in ("emails", "kms_key_arn"):
-            if field in a.model_fields_set:
-                out.append(
-                    (
-                        ("monitoring", "alarms", field),
-                        f"'{field}' applies only to the topic the component creates; configure "
-                        "the existing topic yourself or remove 'topic_arn'",
-                        getattr(a, field),
-                    )
-                )
+# --- monitoring ----------------------------------------------------------------------------------
+
+
+@rule(
+    "`monitoring.alarms.emails` and `kms_key_arn` apply only to the topic the component creates "
+    "(not with `topic_arn`)."
+)
+def _topic_fields_need_a_new_topic(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    a = args.monitoring.alarms
+    if a.topic_arn is None:
+        return
+    for field in ("emails", "kms_key_arn"):
+        if field in a.model_fields_set:
+            yield (
+                ("monitoring", "alarms", field),
+                f"'{field}' applies only to the topic the component creates; configure "
+                "the existing topic yourself or remove 'topic_arn'",
+                getattr(a, field),
+            )
+
+
+@rule(
+    "`monitoring.alarms.kms_key_arn` may not be the AWS-managed `alias/aws/sns` key (CloudWatch "
+    "cannot publish with it)."
+)
+def _topic_key_is_not_aws_managed(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    a = args.monitoring.alarms
     if a.kms_key_arn is not None and AWS_MANAGED_SNS_KEY.search(a.kms_key_arn):
-        out.append(
-            (
-                ("monitoring", "alarms", "kms_key_arn"),
-                "CloudWatch cannot publish to a topic encrypted with the AWS-managed key "
-                "alias/aws/sns, so every alarm action would fail silently; use a customer managed "
-                "key or omit kms_key_arn for a key the component creates",
-                a.kms_key_arn,
-            )
+        yield (
+            ("monitoring", "alarms", "kms_key_arn"),
+            "CloudWatch cannot publish to a topic encrypted with the AWS-managed key "
+            "alias/aws/sns, so every alarm action would fail silently; use a customer managed "
+            "key or omit kms_key_arn for a key the component creates",
+            a.kms_key_arn,
         )
-    if m.dynatrace is not None:
-        if f.existing_function_arn is not None:
-            out.append(
-                (
-                    ("monitoring", "dynatrace"),
-                    "needs a function the component creates (it adds a layer and environment); "
-                    "instrument the existing function yourself or use source_dir",
-                    None,
-                )
-            )
-        if len(f.layers) + 1 > limits.LAMBDA_LAYERS_MAX:
-            out.append(
-                (
-                    ("function", "layers"),
-                    f"the Dynatrace layer makes {len(f.layers) + 1} layers, over Lambda's limit "
-                    f"of {limits.LAMBDA_LAYERS_MAX}; remove one",
-                    f.layers,
-                )
-            )
+
+
+@rule(
+    "`monitoring.dynatrace` needs a function the component creates, and room for one more "
+    "layer in `function.layers`."
+)
+def _dynatrace_fits_the_function(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    m, f = args.monitoring, args.function
+    if m.dynatrace is None:
+        return
+    if f.existing_function_arn is not None:
+        yield (
+            ("monitoring", "dynatrace"),
+            "needs a function the component creates (it adds a layer and environment); "
+            "instrument the existing function yourself or use source_dir",
+            None,
+        )
+    if len(f.layers) + 1 > limits.LAMBDA_LAYERS_MAX:
+        yield (
+            ("function", "layers"),
+            f"the Dynatrace layer makes {len(f.layers) + 1} layers, over Lambda's limit "
+            f"of {limits.LAMBDA_LAYERS_MAX}; remove one",
+            f.layers,
+        )
+
+
+@rule(
+    "With `function.scale_on_queue_depth`, a non-zero `provisioned_concurrency` (the starting "
+    "value) lies within min..max provisioned concurrency."
+)
+def _starting_capacity_in_range(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    f = args.function
     if (
         f.scale_on_queue_depth
         and f.provisioned_concurrency > 0
@@ -318,14 +428,11 @@ def _monitoring_problems(args: S3EventProcessorArgs) -> list[Problem]:
         <= f.provisioned_concurrency
         <= f.max_provisioned_concurrency
     ):
-        out.append(
-            (
-                ("function", "provisioned_concurrency"),
-                "with scale_on_queue_depth it is the starting value and must lie between "
-                f"min_provisioned_concurrency ({f.min_provisioned_concurrency}) and "
-                f"max_provisioned_concurrency ({f.max_provisioned_concurrency}); change it or "
-                "omit it to start at the minimum",
-                f.provisioned_concurrency,
-            )
+        yield (
+            ("function", "provisioned_concurrency"),
+            "with scale_on_queue_depth it is the starting value and must lie between "
+            f"min_provisioned_concurrency ({f.min_provisioned_concurrency}) and "
+            f"max_provisioned_concurrency ({f.max_provisioned_concurrency}); change it or "
+            "omit it to start at the minimum",
+            f.provisioned_concurrency,
         )
-    return out

@@ -220,13 +220,6 @@ class DispatchConfig(Section):
             take = ramp[take]
         return out
 
-    def pace_wait_worst_seconds(self) -> float:
-        """Longest a lane waits for its next start slot: one lane period, plus the second a
-        Step Functions Wait can add (it wakes on whole seconds)."""
-        if not self.rate_per_second:
-            return 0.0
-        return self.max_concurrency / self.rate_per_second + limits.WAIT_RESOLUTION_SECONDS
-
 
 class VpcConfig(Section):
     """Subnets and security groups for a function that must reach private resources."""

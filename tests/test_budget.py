@@ -1,0 +1,65 @@
+"""The timing model is computed once, into a frozen Budget, and every cross-field rule is
+registered where the configuration reference can list it."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from conftest import MINIMAL, config
+
+from s3ep_pulumi import S3EventProcessorArgs
+from s3ep_pulumi.local.docgen import render, rule_lines
+from s3ep_pulumi.model.budget import Budget
+from s3ep_pulumi.model.rules import RULES
+
+
+def test_budget_is_computed_once_and_frozen() -> None:
+    args = S3EventProcessorArgs.model_validate(MINIMAL)
+    assert args.budget is args.budget
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        args.budget.lease_seconds = 1  # type: ignore[misc]
+
+
+def test_budget_of_the_defaults() -> None:
+    budget = S3EventProcessorArgs.model_validate(MINIMAL).budget
+    assert budget == Budget(
+        lambda_timeout_seconds=60,
+        pace_wait_worst_seconds=0.0,
+        invoke_worst_case_seconds=4 * 60 + 1 + 2 + 4,
+        message_worst_case_seconds=247 + 10,
+        in_flight_worst_case_seconds=2 + 10 * 257 + 30,
+        visibility_timeout_seconds=2602,
+        tail_worst_case_seconds=1 + 60 + 5 + 30 + 30,
+        start_window_seconds=240 - 126,
+        lease_seconds=300,
+        lease_queue_retention_seconds=360,
+        invoke_task_timeout_seconds=65,
+        history_events_per_message_worst=52,
+        lane_rounds=None,
+        lane_batch_bytes=10 * (16_384 + 2_048),
+        history_events_fixed=2 + 2 + 14 * 4 + 10 + 6 + 2 * 10,
+    )
+
+
+def test_a_copy_with_other_settings_gets_its_own_budget() -> None:
+    args = S3EventProcessorArgs.model_validate(MINIMAL)
+    assert args.budget.lane_batch_bytes == 10 * (16_384 + 2_048)
+    fewer = args.model_copy(update={"dispatch": args.dispatch.model_copy(update={"batch_size": 2})})
+    assert fewer.budget.lane_batch_bytes == 2 * (16_384 + 2_048)
+
+
+def test_standard_executions_plan_their_rounds_in_the_budget() -> None:
+    args = S3EventProcessorArgs.model_validate(config(dispatch={"workflow_type": "STANDARD"}))
+    assert args.budget.lane_rounds == 5
+
+
+def test_every_cross_field_rule_is_in_the_configuration_reference() -> None:
+    text = Path("docs/configuration.md").read_text()
+    assert text == render(), "run `make docs` and commit the result"
+    assert len(RULES) == 19
+    for r in RULES:
+        assert f"- {r.summary}" in text
+    # the section validators too: alarms' evaluation window, Dynatrace's and Splunk's sources
+    assert len(rule_lines()) == len(RULES) + 3
