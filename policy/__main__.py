@@ -1,10 +1,11 @@
 """The s3ep CrossGuard pack: `pulumi preview --policy-pack policy` (see README).
 
-The rules live in `s3ep_pulumi/policy/`, where `s3ep check` and the tests use them too. That
-package imports only pulumi-policy and the standard library (`s3ep_pulumi/__init__.py` imports
-lazily), so this pack's own virtualenv needs nothing but `requirements.txt`. Tune the rules with
-`--policy-config FILE` (rule -> enforcementLevel and the settings in each rule's config schema);
-docs/security.md lists every rule.
+The rules live in `s3ep_pulumi/policy/`, one module per service, where `s3ep check` and the tests
+use them too. That package imports only pulumi-policy, the standard library and
+`s3ep_pulumi.model.security`/`limits` (themselves standard library only;
+`s3ep_pulumi/__init__.py` imports lazily), so this pack's own virtualenv needs nothing but
+`requirements.txt`. Tune the rules with `--policy-config FILE` (rule -> enforcementLevel and the
+settings in each rule's config schema); docs/security.md lists every rule.
 """
 
 import sys

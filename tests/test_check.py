@@ -176,6 +176,35 @@ def test_the_pack_loads_its_rules_without_pulumi_aws() -> None:
     assert out == "36 False False\n"
 
 
+# What the policy package may import of s3ep_pulumi; everything else must be the standard library
+# or what pulumi_policy itself loads (pulumi, grpc, protobuf).
+POLICY_MAY_IMPORT = {
+    "s3ep_pulumi",
+    "s3ep_pulumi.model",
+    "s3ep_pulumi.model.security",
+    "s3ep_pulumi.model.limits",
+}
+
+
+def test_the_policy_package_imports_only_pulumi_policy_the_stdlib_and_model_facts() -> None:
+    code = (
+        "import sys; import pulumi_policy; before = set(sys.modules); "
+        "import s3ep_pulumi.policy; print(*sorted(set(sys.modules) - before))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    outside = [
+        m
+        for m in loaded
+        if m.split(".")[0] not in sys.stdlib_module_names
+        and m not in POLICY_MAY_IMPORT
+        and m.split(".")[:2] != ["s3ep_pulumi", "policy"]
+    ]
+    assert outside == []
+    assert "s3ep_pulumi.policy.iam" in loaded  # the import really ran
+
+
 def test_pack_files_are_complete() -> None:
     assert (
         (ROOT / "policy" / "PulumiPolicy.yaml").read_text().startswith("runtime:\n  name: python")

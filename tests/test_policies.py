@@ -17,8 +17,9 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from s3ep_pulumi import policy as p
 from s3ep_pulumi.model.security import WILDCARD_RESOURCE_EXCEPTIONS
-from s3ep_pulumi.policy import rules as p
+from s3ep_pulumi.policy import tokens as t
 
 ACCOUNT = "123456789012"
 OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
@@ -67,7 +68,7 @@ def allow(actions: list[str], resources: list[str], sid: str = "S") -> dict[str,
     return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
 
 
-BUCKET = p.BUCKETS[0]
+BUCKET = t.BUCKETS[0]
 BUCKET_ARN = "arn:aws:s3:::b"
 QUEUE_ARN = f"arn:aws:sqs:us-east-1:{ACCOUNT}:q"
 DLQ_ARN = f"arn:aws:sqs:us-east-1:{ACCOUNT}:q-dlq"
@@ -83,7 +84,7 @@ def bucket() -> PolicyResource:
 
 
 def queue(logical: str, arn: str, **props: Any) -> PolicyResource:
-    return res(p.QUEUE, logical, name=arn.rsplit(":", 1)[1], arn=arn, **props)
+    return res(t.QUEUE, logical, name=arn.rsplit(":", 1)[1], arn=arn, **props)
 
 
 def redrive(target: str = DLQ_ARN) -> str:
@@ -91,7 +92,7 @@ def redrive(target: str = DLQ_ARN) -> str:
 
 
 def sm(tags: dict[str, str]) -> PolicyResource:
-    return res(p.STATE_MACHINE, "sm", tags=tags)
+    return res(t.STATE_MACHINE, "sm", tags=tags)
 
 
 TAGS = {"s3ep:processor": "images"}
@@ -119,11 +120,11 @@ SEND = {
 # rule -> (resources that pass, resources that violate, the violations those report)
 CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[str, str]]]] = {
     "s3-bucket-public-access-blocked": (
-        [bucket(), res(p.PUBLIC_ACCESS_BLOCK, "pab", bucket="b", **FOUR_FLAGS)],
+        [bucket(), res(t.PUBLIC_ACCESS_BLOCK, "pab", bucket="b", **FOUR_FLAGS)],
         [
             bucket(),
             res(
-                p.PUBLIC_ACCESS_BLOCK,
+                t.PUBLIC_ACCESS_BLOCK,
                 "pab",
                 bucket="b",
                 **{**FOUR_FLAGS, "ignorePublicAcls": False},
@@ -132,16 +133,16 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         [("b", "its public access block leaves ignorePublicAcls off")],
     ),
     "s3-bucket-encrypted": (
-        [bucket(), res(p.BUCKET_SSE[0], "sse", bucket="b", rules=[{}])],
-        [bucket(), res(p.BUCKET_SSE[0], "sse", bucket="other", rules=[{}])],
+        [bucket(), res(t.BUCKET_SSE[0], "sse", bucket="b", rules=[{}])],
+        [bucket(), res(t.BUCKET_SSE[0], "sse", bucket="other", rules=[{}])],
         [("b", "no default encryption configuration refers to this bucket")],
     ),
     "s3-bucket-tls-only": (
-        [bucket(), res(p.BUCKET_POLICY, "bp", bucket="b", policy=doc(deny_plain_http(BUCKET_ARN)))],
+        [bucket(), res(t.BUCKET_POLICY, "bp", bucket="b", policy=doc(deny_plain_http(BUCKET_ARN)))],
         [
             bucket(),
             res(
-                p.BUCKET_POLICY, "bp", bucket="b", policy=doc(allow(["s3:GetObject"], [BUCKET_ARN]))
+                t.BUCKET_POLICY, "bp", bucket="b", policy=doc(allow(["s3:GetObject"], [BUCKET_ARN]))
             ),
         ],
         [("b", "no bucket policy denies aws:SecureTransport = false")],
@@ -150,7 +151,7 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         [
             bucket(),
             res(
-                p.BUCKET_VERSIONING[0],
+                t.BUCKET_VERSIONING[0],
                 "v",
                 bucket="b",
                 versioningConfiguration={"status": "Enabled"},
@@ -159,7 +160,7 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         [
             bucket(),
             res(
-                p.BUCKET_VERSIONING[0],
+                t.BUCKET_VERSIONING[0],
                 "v",
                 bucket="b",
                 versioningConfiguration={"status": "Suspended"},
@@ -168,15 +169,15 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         [("b", "versioning is not enabled")],
     ),
     "s3-bucket-no-public-acl": (
-        [res(p.BUCKET_ACL[1], "acl", bucket="b", acl="private")],
-        [res(p.BUCKET_ACL[1], "acl", bucket="b", acl="public-read")],
+        [res(t.BUCKET_ACL[1], "acl", bucket="b", acl="private")],
+        [res(t.BUCKET_ACL[1], "acl", bucket="b", acl="public-read")],
         [("acl", "canned ACL 'public-read' grants access to everyone")],
     ),
     "s3-bucket-policy-no-public-principal": (
-        [res(p.BUCKET_POLICY, "bp", policy=doc(deny_plain_http(BUCKET_ARN)))],
+        [res(t.BUCKET_POLICY, "bp", policy=doc(deny_plain_http(BUCKET_ARN)))],
         [
             res(
-                p.BUCKET_POLICY,
+                t.BUCKET_POLICY,
                 "bp",
                 policy=doc({**allow(["s3:GetObject"], [BUCKET_ARN], "Public"), "Principal": "*"}),
             )
@@ -199,7 +200,7 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
     "sqs-queue-tls-only": (
         [
             queue("q", QUEUE_ARN, url=QUEUE_URL),
-            res(p.QUEUE_POLICY, "qp", queueUrl=QUEUE_URL, policy=doc(deny_plain_http(QUEUE_ARN))),
+            res(t.QUEUE_POLICY, "qp", queueUrl=QUEUE_URL, policy=doc(deny_plain_http(QUEUE_ARN))),
         ],
         [queue("q", QUEUE_ARN, url=QUEUE_URL)],
         [("q", "no queue policy denies aws:SecureTransport = false")],
@@ -251,10 +252,10 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         ],
     ),
     "sqs-queue-policy-no-public-principal": (
-        [res(p.QUEUE_POLICY, "qp", policy=doc({**SEND, "Resource": QUEUE_ARN, **SCOPED}))],
+        [res(t.QUEUE_POLICY, "qp", policy=doc({**SEND, "Resource": QUEUE_ARN, **SCOPED}))],
         [
             res(
-                p.QUEUE_POLICY,
+                t.QUEUE_POLICY,
                 "qp",
                 policy=doc(
                     {**SEND, "Sid": "Any", "Principal": {"AWS": "*"}, "Resource": QUEUE_ARN}
@@ -266,7 +267,7 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
     "resource-policy-service-principal-scoped": (
         [
             res(
-                p.QUEUE_POLICY,
+                t.QUEUE_POLICY,
                 "qp",
                 policy=doc(
                     {
@@ -279,7 +280,7 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
                 ),
             )
         ],
-        [res(p.QUEUE_POLICY, "qp", policy=doc({**SEND, "Sid": "Send", "Resource": QUEUE_ARN}))],
+        [res(t.QUEUE_POLICY, "qp", policy=doc({**SEND, "Sid": "Send", "Resource": QUEUE_ARN}))],
         [
             (
                 "qp",
@@ -289,20 +290,20 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         ],
     ),
     "lambda-dlq": (
-        [res(p.FUNCTION, "fn", **GOOD_FN)],
-        [res(p.FUNCTION, "fn", **{**GOOD_FN, "deadLetterConfig": None})],
+        [res(t.FUNCTION, "fn", **GOOD_FN)],
+        [res(t.FUNCTION, "fn", **{**GOOD_FN, "deadLetterConfig": None})],
         [("fn", "deadLetterConfig.targetArn is not set")],
     ),
     "lambda-tracing-active": (
-        [res(p.FUNCTION, "fn", **GOOD_FN)],
-        [res(p.FUNCTION, "fn", **{**GOOD_FN, "tracingConfig": {"mode": "PassThrough"}})],
+        [res(t.FUNCTION, "fn", **GOOD_FN)],
+        [res(t.FUNCTION, "fn", **{**GOOD_FN, "tracingConfig": {"mode": "PassThrough"}})],
         [("fn", "tracingConfig.mode is not Active")],
     ),
     "lambda-no-plaintext-secrets": (
-        [res(p.FUNCTION, "fn", **GOOD_FN)],
+        [res(t.FUNCTION, "fn", **GOOD_FN)],
         [
             res(
-                p.FUNCTION,
+                t.FUNCTION,
                 "fn",
                 **{
                     **GOOD_FN,
@@ -313,15 +314,15 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         [("fn", "environment variable DB_PASSWORD holds a plaintext value")],
     ),
     "lambda-supported-runtime": (
-        [res(p.FUNCTION, "fn", **GOOD_FN)],
-        [res(p.FUNCTION, "fn", **{**GOOD_FN, "runtime": "python3.8"})],
+        [res(t.FUNCTION, "fn", **GOOD_FN)],
+        [res(t.FUNCTION, "fn", **{**GOOD_FN, "runtime": "python3.8"})],
         [("fn", "runtime python3.8 is deprecated")],
     ),
     "lambda-permission-scoped": (
-        [res(p.PERMISSION, "perm", principal="s3.amazonaws.com", sourceArn=BUCKET_ARN)],
+        [res(t.PERMISSION, "perm", principal="s3.amazonaws.com", sourceArn=BUCKET_ARN)],
         [
-            res(p.PERMISSION, "perm", principal="s3.amazonaws.com"),
-            res(p.PERMISSION, "any", principal="*"),
+            res(t.PERMISSION, "perm", principal="s3.amazonaws.com"),
+            res(t.PERMISSION, "any", principal="*"),
         ],
         [
             ("perm", "s3.amazonaws.com may invoke without sourceArn or sourceAccount"),
@@ -329,8 +330,8 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         ],
     ),
     "lambda-log-group-declared": (
-        [res(p.FUNCTION, "fn", **GOOD_FN), res(p.LOG_GROUP, "lg", name="/aws/lambda/fn")],
-        [res(p.FUNCTION, "fn", **{**GOOD_FN, "loggingConfig": None})],
+        [res(t.FUNCTION, "fn", **GOOD_FN), res(t.LOG_GROUP, "lg", name="/aws/lambda/fn")],
+        [res(t.FUNCTION, "fn", **{**GOOD_FN, "loggingConfig": None})],
         [
             (
                 "fn",
@@ -342,14 +343,14 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
     "sfn-logging-enabled": (
         [
             res(
-                p.STATE_MACHINE,
+                t.STATE_MACHINE,
                 "sm",
                 loggingConfiguration={"level": "ERROR", "logDestination": "arn:aws:logs:x:*"},
             )
         ],
         [
-            res(p.STATE_MACHINE, "sm", loggingConfiguration={"level": "OFF"}),
-            res(p.STATE_MACHINE, "nowhere", loggingConfiguration={"level": "ALL"}),
+            res(t.STATE_MACHINE, "sm", loggingConfiguration={"level": "OFF"}),
+            res(t.STATE_MACHINE, "nowhere", loggingConfiguration={"level": "ALL"}),
         ],
         [
             ("sm", "logging level OFF is not one of ALL, ERROR, FATAL"),
@@ -357,33 +358,33 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         ],
     ),
     "sfn-tracing-enabled": (
-        [res(p.STATE_MACHINE, "sm", tracingConfiguration={"enabled": True})],
-        [res(p.STATE_MACHINE, "sm", tracingConfiguration={"enabled": False})],
+        [res(t.STATE_MACHINE, "sm", tracingConfiguration={"enabled": True})],
+        [res(t.STATE_MACHINE, "sm", tracingConfiguration={"enabled": False})],
         [("sm", "tracingConfiguration.enabled is not true")],
     ),
     "eventbridge-target-dlq": (
-        [res(p.EVENT_TARGET, "t", arn=QUEUE_ARN, deadLetterConfig={"arn": DLQ_ARN})],
-        [res(p.EVENT_TARGET, "t", arn=QUEUE_ARN)],
+        [res(t.EVENT_TARGET, "t", arn=QUEUE_ARN, deadLetterConfig={"arn": DLQ_ARN})],
+        [res(t.EVENT_TARGET, "t", arn=QUEUE_ARN)],
         [("t", "deadLetterConfig.arn is not set: undeliverable events are dropped")],
     ),
     "log-group-retention": (
-        [res(p.LOG_GROUP, "lg", retentionInDays=30.0)],
-        [res(p.LOG_GROUP, "lg"), res(p.LOG_GROUP, "zero", retentionInDays=0.0)],
+        [res(t.LOG_GROUP, "lg", retentionInDays=30.0)],
+        [res(t.LOG_GROUP, "lg"), res(t.LOG_GROUP, "zero", retentionInDays=0.0)],
         [
             ("lg", "retentionInDays is not set: logs are kept forever"),
             ("zero", "retentionInDays is not set: logs are kept forever"),
         ],
     ),
     "log-group-kms": (
-        [res(p.LOG_GROUP, "lg", kmsKeyId="arn:aws:kms:us-east-1:1:key/k")],
-        [res(p.LOG_GROUP, "lg")],
+        [res(t.LOG_GROUP, "lg", kmsKeyId="arn:aws:kms:us-east-1:1:key/k")],
+        [res(t.LOG_GROUP, "lg")],
         [("lg", "kmsKeyId is not set")],
     ),
     "cloudwatch-alarm-has-action": (
-        [res(p.METRIC_ALARM, "a", alarmActions=[TOPIC_ARN])],
+        [res(t.METRIC_ALARM, "a", alarmActions=[TOPIC_ARN])],
         [
-            res(p.METRIC_ALARM, "a", alarmActions=[]),
-            res(p.METRIC_ALARM, "off", alarmActions=[TOPIC_ARN], actionsEnabled=False),
+            res(t.METRIC_ALARM, "a", alarmActions=[]),
+            res(t.METRIC_ALARM, "off", alarmActions=[TOPIC_ARN], actionsEnabled=False),
         ],
         [
             ("a", "alarmActions is empty: the alarm notifies nobody"),
@@ -391,18 +392,18 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         ],
     ),
     "sns-topic-encrypted": (
-        [res(p.TOPIC, "t", kmsMasterKeyId="arn:aws:kms:us-east-1:1:key/k")],
-        [res(p.TOPIC, "t")],
+        [res(t.TOPIC, "t", kmsMasterKeyId="arn:aws:kms:us-east-1:1:key/k")],
+        [res(t.TOPIC, "t")],
         [("t", "kmsMasterKeyId is not set")],
     ),
     "sns-alarm-topic-customer-key": (
         [
-            res(p.TOPIC, "t", arn=TOPIC_ARN, kmsMasterKeyId="arn:aws:kms:us-east-1:1:key/k"),
-            res(p.METRIC_ALARM, "a", alarmActions=[TOPIC_ARN]),
+            res(t.TOPIC, "t", arn=TOPIC_ARN, kmsMasterKeyId="arn:aws:kms:us-east-1:1:key/k"),
+            res(t.METRIC_ALARM, "a", alarmActions=[TOPIC_ARN]),
         ],
         [
-            res(p.TOPIC, "t", arn=TOPIC_ARN, kmsMasterKeyId="alias/aws/sns"),
-            res(p.METRIC_ALARM, "a", alarmActions=[TOPIC_ARN]),
+            res(t.TOPIC, "t", arn=TOPIC_ARN, kmsMasterKeyId="alias/aws/sns"),
+            res(t.METRIC_ALARM, "a", alarmActions=[TOPIC_ARN]),
         ],
         [
             (
@@ -414,24 +415,24 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
     ),
     "sns-topic-tls-only": (
         [
-            res(p.TOPIC, "t", arn=TOPIC_ARN),
-            res(p.TOPIC_POLICY, "tp", arn=TOPIC_ARN, policy=doc(deny_plain_http(TOPIC_ARN))),
+            res(t.TOPIC, "t", arn=TOPIC_ARN),
+            res(t.TOPIC_POLICY, "tp", arn=TOPIC_ARN, policy=doc(deny_plain_http(TOPIC_ARN))),
         ],
-        [res(p.TOPIC, "t", arn=TOPIC_ARN)],
+        [res(t.TOPIC, "t", arn=TOPIC_ARN)],
         [("t", "no topic policy denies aws:SecureTransport = false")],
     ),
     "kms-key-rotation": (
         [
-            res(p.KMS_KEY, "k", enableKeyRotation=True),
-            res(p.KMS_KEY, "rsa", customerMasterKeySpec="RSA_2048"),
+            res(t.KMS_KEY, "k", enableKeyRotation=True),
+            res(t.KMS_KEY, "rsa", customerMasterKeySpec="RSA_2048"),
         ],
-        [res(p.KMS_KEY, "k", enableKeyRotation=False)],
+        [res(t.KMS_KEY, "k", enableKeyRotation=False)],
         [("k", "enableKeyRotation is not true")],
     ),
     "kms-key-policy-no-public-principal": (
         [
             res(
-                p.KMS_KEY_POLICY,
+                t.KMS_KEY_POLICY,
                 "kp",
                 policy=doc(
                     {
@@ -443,7 +444,7 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         ],
         [
             res(
-                p.KMS_KEY_POLICY,
+                t.KMS_KEY_POLICY,
                 "kp",
                 policy=doc(
                     {**allow(["kms:Decrypt"], ["*"], "Everyone"), "Principal": {"AWS": ["*"]}}
@@ -453,11 +454,11 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         [("kp", "statement Everyone allows Principal '*'")],
     ),
     "iam-no-wildcard-action": (
-        [res(p.ROLE_POLICY, "rp", policy=doc(allow(["s3:GetObject"], [f"{BUCKET_ARN}/*"])))],
+        [res(t.ROLE_POLICY, "rp", policy=doc(allow(["s3:GetObject"], [f"{BUCKET_ARN}/*"])))],
         [
-            res(p.ROLE_POLICY, "rp", policy=doc(allow(["s3:*"], [f"{BUCKET_ARN}/*"], "Broad"))),
+            res(t.ROLE_POLICY, "rp", policy=doc(allow(["s3:*"], [f"{BUCKET_ARN}/*"], "Broad"))),
             res(
-                p.ROLE_POLICY_ATTACHMENT,
+                t.ROLE_POLICY_ATTACHMENT,
                 "admin",
                 policyArn="arn:aws:iam::aws:policy/AdministratorAccess",
             ),
@@ -468,10 +469,10 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         ],
     ),
     "iam-no-wildcard-resource": (
-        [res(p.ROLE_POLICY, "rp", policy=doc(allow(["xray:PutTraceSegments"], ["*"])))],
+        [res(t.ROLE_POLICY, "rp", policy=doc(allow(["xray:PutTraceSegments"], ["*"])))],
         [
             res(
-                p.ROLE_POLICY,
+                t.ROLE_POLICY,
                 "rp",
                 policy=doc(allow(["xray:PutTraceSegments", "sqs:SendMessage"], ["*"], "Any")),
             )
@@ -480,16 +481,16 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
     ),
     "iam-trust-confused-deputy": (
         [
-            res(p.ROLE, "r", assumeRolePolicy=doc({**TRUST, **SCOPED})),
+            res(t.ROLE, "r", assumeRolePolicy=doc({**TRUST, **SCOPED})),
             res(
-                p.ROLE,
+                t.ROLE,
                 "fn",
                 assumeRolePolicy=doc({**TRUST, "Principal": {"Service": "lambda.amazonaws.com"}}),
             ),
         ],
         [
-            res(p.ROLE, "r", assumeRolePolicy=doc(TRUST)),
-            res(p.ROLE, "open", assumeRolePolicy=doc({**TRUST, "Principal": "*"})),
+            res(t.ROLE, "r", assumeRolePolicy=doc(TRUST)),
+            res(t.ROLE, "open", assumeRolePolicy=doc({**TRUST, "Principal": "*"})),
         ],
         [
             ("r", "states.amazonaws.com may assume the role without aws:SourceAccount/SourceArn"),
@@ -497,15 +498,15 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         ],
     ),
     "iam-permissions-boundary": (
-        [res(p.ROLE, "r", permissionsBoundary=f"arn:aws:iam::{ACCOUNT}:policy/b")],
-        [res(p.ROLE, "r")],
+        [res(t.ROLE, "r", permissionsBoundary=f"arn:aws:iam::{ACCOUNT}:policy/b")],
+        [res(t.ROLE, "r")],
         [("r", "permissionsBoundary is not set")],
     ),
     "iam-no-aws-managed-policies": (
-        [res(p.ROLE_POLICY_ATTACHMENT, "a", policyArn=f"arn:aws:iam::{ACCOUNT}:policy/mine")],
+        [res(t.ROLE_POLICY_ATTACHMENT, "a", policyArn=f"arn:aws:iam::{ACCOUNT}:policy/mine")],
         [
             res(
-                p.ROLE_POLICY_ATTACHMENT,
+                t.ROLE_POLICY_ATTACHMENT,
                 "a",
                 policyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
             )
@@ -555,7 +556,7 @@ def test_policies_carry_their_enforcement_level_and_config_schema() -> None:
 
 def test_config_tunes_a_rule() -> None:
     role = res(
-        p.ROLE,
+        t.ROLE,
         "fn",
         assumeRolePolicy=doc({**TRUST, "Principal": {"Service": "lambda.amazonaws.com"}}),
     )
@@ -563,7 +564,7 @@ def test_config_tunes_a_rule() -> None:
         ("fn", "lambda.amazonaws.com may assume the role without aws:SourceAccount/SourceArn")
     ]
     machine = res(
-        p.STATE_MACHINE, "sm", loggingConfiguration={"level": "ERROR", "logDestination": "x"}
+        t.STATE_MACHINE, "sm", loggingConfiguration={"level": "ERROR", "logDestination": "x"}
     )
     assert violations("sfn-logging-enabled", [machine], {"allowedLevels": ["ALL"]}) == [
         ("sm", "logging level ERROR is not one of ALL")
@@ -573,7 +574,7 @@ def test_config_tunes_a_rule() -> None:
 def test_wildcard_resource_rule_allows_exactly_the_documented_exceptions() -> None:
     statement = allow(sorted(WILDCARD_RESOURCE_EXCEPTIONS), ["*"])
     assert (
-        violations("iam-no-wildcard-resource", [res(p.ROLE_POLICY, "rp", policy=doc(statement))])
+        violations("iam-no-wildcard-resource", [res(t.ROLE_POLICY, "rp", policy=doc(statement))])
         == []
     )
 
@@ -582,6 +583,6 @@ def test_stack_rules_pair_resources_by_the_engines_property_dependencies() -> No
     # During `pulumi preview` a new bucket's name is unknown; the engine still says which
     # resource a property came from.
     b = res(BUCKET, "b")
-    block = res(p.PUBLIC_ACCESS_BLOCK, "pab", **FOUR_FLAGS)
+    block = res(t.PUBLIC_ACCESS_BLOCK, "pab", **FOUR_FLAGS)
     block.property_dependencies["bucket"] = [b]
     assert violations("s3-bucket-public-access-blocked", [b, block]) == []

@@ -3,8 +3,7 @@
 The stack's program runs under recording mocks (as `s3ep synth` does); every declared resource
 becomes a `pulumi_policy.PolicyResource` with the camelCase properties the engine would send,
 property dependencies recovered from the values that name another resource, and the URN the
-engine would give it. Each policy of `s3ep_pulumi.policy.rules` then runs through its own
-`validate`,
+engine would give it. Each policy of `s3ep_pulumi.policy` then runs through its own `validate`,
 exactly as the pack does under `pulumi preview --policy-pack policy`.
 """
 
@@ -28,7 +27,7 @@ from pulumi_policy import (
 
 from s3ep_pulumi.errors import ConfigError
 from s3ep_pulumi.local.capture import Capture, Recorded
-from s3ep_pulumi.policy.rules import RULES, Rule
+from s3ep_pulumi.policy import RULES, Rule
 
 PolicyConfig = Mapping[str, Any]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from s3ep_pulumi.model.security import WILDCARD_RESOURCE_EXCEPTIONS
-from s3ep_pulumi.policy.rules import RULES
+from s3ep_pulumi.policy import RULES
 
 OUT = Path("docs") / "security.md"
 MARKERS = {

@@ -1,4 +1,5 @@
-"""AWS service limits the component designs around, one named constant each.
+"""AWS service limits the component designs around, and the defaults AWS applies when a setting
+is absent, one named constant each.
 
 Every value cites the AWS page that states it, so a reviewer can check a number without guessing.
 """
@@ -37,6 +38,9 @@ SQS_LONG_POLL_MAX_SECONDS: Final = 20
 SQS_KMS_DATA_KEY_REUSE_MIN_SECONDS: Final = 60
 SQS_KMS_DATA_KEY_REUSE_MAX_SECONDS: Final = 86_400
 SQS_MAX_RECEIVE_COUNT_MAX: Final = 1_000
+# What SQS applies when a queue leaves the attribute unset (same page).
+SQS_VISIBILITY_TIMEOUT_DEFAULT_SECONDS: Final = 30
+SQS_RETENTION_DEFAULT_SECONDS: Final = 345_600  # 4 days
 
 # --- Lambda ------------------------------------------------------------------------------------
 # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
@@ -45,6 +49,9 @@ LAMBDA_MEMORY_MIN_MB: Final = 128
 LAMBDA_MEMORY_MAX_MB: Final = 10_240
 LAMBDA_LAYERS_MAX: Final = 5
 LAMBDA_ENV_MAX_BYTES: Final = 4_096
+# https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html: a function logs to
+# /aws/lambda/<function name> unless its logging config names another group.
+LAMBDA_LOG_GROUP_PREFIX: Final = "/aws/lambda/"
 
 # --- Step Functions ----------------------------------------------------------------------------
 # https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html

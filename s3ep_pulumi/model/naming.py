@@ -60,7 +60,7 @@ class Names:
             scheduler_role=f"{prefix}-scheduler-role",
             rule=f"{prefix}-s3-events",
             rule_dlq=f"{prefix}-rule-dlq",
-            function_log_group=f"/aws/lambda/{function_name}",
+            function_log_group=f"{limits.LAMBDA_LOG_GROUP_PREFIX}{function_name}",
             dispatcher_log_group=f"/aws/vendedlogs/states/{state_machine}",
             bucket=bucket_name or f"{prefix}-bucket",
             alarm_topic=f"{prefix}-alarms",
