@@ -76,7 +76,7 @@ def test_usage_counts_transitions_retries_sqs_requests_by_queue_and_error_events
     assert usage == Usage(
         executions=1,
         transitions=5,
-        billed_seconds=pytest.approx(0.5),
+        billed_seconds=0.5,
         sqs_requests=1,
         fifo_requests=2,
         error_log_events=3,
