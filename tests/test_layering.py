@@ -5,10 +5,12 @@ model modules only), read from the source with `ast`."""
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import ROOT
 
 PACKAGE = ROOT / "s3ep_pulumi"
@@ -46,16 +48,47 @@ def is_stdlib(module: str) -> bool:
     return module.split(".")[0] in sys.stdlib_module_names
 
 
-def test_import_linter_contracts_are_kept() -> None:
-    run = subprocess.run(
-        [sys.executable, "-c", LINT_IMPORTS, "--no-cache", "--no-logo"],
-        cwd=ROOT,
+def lint_imports(project: Path, *contracts: str) -> subprocess.CompletedProcess[str]:
+    """`lint-imports` on the project at `project` (the package is imported from there)."""
+    only = [arg for c in contracts for arg in ("--contract", c)]
+    return subprocess.run(
+        [sys.executable, "-c", LINT_IMPORTS, "--no-cache", "--no-logo", *only],
+        cwd=project,
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_import_linter_contracts_are_kept() -> None:
+    run = lint_imports(ROOT)
     assert run.returncode == 0, f"lint-imports found broken contracts:\n{run.stdout}{run.stderr}"
     assert "0 broken" in run.stdout, run.stdout
+
+
+# One import that each contract must catch (the policy one indirectly, through model.security).
+VIOLATIONS = {
+    "layers": ("model/naming.py", "from s3ep_pulumi.builders import iam"),
+    "pure": ("builders/iam.py", "import pulumi_aws"),
+    "policy": ("model/security.py", "import pydantic"),
+    "runtime": ("runtime/s3ep_shim.py", "from s3ep_pulumi.model import limits"),
+    "local": ("component/stack.py", "from s3ep_pulumi.local import cost"),
+}
+
+
+@pytest.mark.parametrize("contract", sorted(VIOLATIONS))
+def test_each_contract_catches_a_violation(contract: str, tmp_path: Path) -> None:
+    # A copy of the package with one bad import: the contract must break, naming the import.
+    shutil.copytree(PACKAGE, tmp_path / "s3ep_pulumi", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    module, line = VIOLATIONS[contract]
+    with (tmp_path / "s3ep_pulumi" / module).open("a") as f:
+        f.write(f"\n{line}\n")
+    run = lint_imports(tmp_path, contract)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "1 broken" in run.stdout, run.stdout
+    imported = line.split()[1]
+    assert f"s3ep_pulumi.{module[:-3].replace('/', '.')} -> {imported}" in run.stdout, run.stdout
 
 
 def test_runtime_imports_only_the_standard_library() -> None:
