@@ -1,40 +1,47 @@
-"""Shared fixtures: configs that validate, and the component evaluated under recording mocks."""
+"""Shared fixtures. What tests import (MINIMAL, config, evaluate, events) lives in helpers.py."""
 
 from __future__ import annotations
 
-import copy
 import os
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
+from helpers import MINIMAL, ROOT, evaluate
 
-from s3ep_pulumi import S3EventProcessor, S3EventProcessorArgs
-from s3ep_pulumi.local.capture import Capture, run_program
+from s3ep_pulumi.local.capture import Capture
 
-ROOT = Path(__file__).resolve().parent.parent
-os.chdir(ROOT)  # source_dir and stacks/ are relative to the project, as under `pulumi up`
-
-MINIMAL: dict[str, Any] = {
-    "name_prefix": "img",
-    "function": {"source_dir": "functions/process_object", "handler": "app.handler"},
+# Fake credentials for moto, the union of what the tests set before: botocore finds these before
+# any profile or instance role, so no test can reach a real account.
+AWS_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
 }
 
 
-def config(**sections: Any) -> dict[str, Any]:
-    """MINIMAL with sections merged in (one level deep)."""
-    out = copy.deepcopy(MINIMAL)
-    for key, value in sections.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = {**out[key], **value}
-        else:
-            out[key] = value
-    return out
+@pytest.fixture(autouse=True, scope="session")
+def project_dir() -> Iterator[None]:
+    """Run every test from the project root: source_dir and stacks/ are relative to it, as
+    under `pulumi up`."""
+    before = os.getcwd()
+    os.chdir(ROOT)
+    yield
+    os.chdir(before)
 
 
-def evaluate(raw: dict[str, Any] | S3EventProcessorArgs, name: str = "images") -> Capture:
-    """Declare one processor under mocks and return every recorded resource."""
-    return run_program(lambda: S3EventProcessor(name, raw))
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Fake AWS credentials and region (us-east-1) for boto3 under moto; a named profile is
+    unset, because botocore would prefer it to these. Start moto (`mock_aws`) in the test:
+    tests differ in its config and in when it starts. Returns the variables set."""
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_PROFILE", raising=False)
+    for name, value in AWS_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    return dict(AWS_ENVIRONMENT)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import MINIMAL, config, evaluate
+from helpers import MINIMAL, config, evaluate
 
 from s3ep_pulumi import S3EventProcessorArgs
 from s3ep_pulumi.builders.alarms import AlarmTargets, alarm_specs
@@ -106,7 +106,7 @@ def test_every_description_says_what_it_means_what_to_do_first_and_where_the_run
 
 
 def test_runbook_has_a_section_for_every_alarm(minimal: Capture) -> None:
-    from conftest import ROOT
+    from helpers import ROOT
 
     runbook = (ROOT / "docs" / "operations.md").read_text()
     for name in alarms(minimal):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pulumi_aws as aws
 import pytest
-from conftest import ROOT, config, evaluate
+from helpers import ROOT, config, evaluate
 
 from s3ep_pulumi import S3EventProcessor
 from s3ep_pulumi.local.capture import run_program

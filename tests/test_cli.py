@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from s3ep_pulumi.local.cli import SCHEMA_PATH, main, schema_text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import MINIMAL, config, evaluate
+from helpers import MINIMAL, config, evaluate
 
 from s3ep_pulumi.local.capture import ACCOUNT_ID, REGION, Capture
 

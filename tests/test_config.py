@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import MINIMAL, ROOT, config
+from helpers import MINIMAL, ROOT, config
 from pydantic import ValidationError
 
 from s3ep_pulumi import S3EventProcessorArgs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import config, evaluate
+from helpers import config, evaluate
 
 from s3ep_pulumi.builders.dashboard import DashboardTargets, body
 from s3ep_pulumi.local.capture import ACCOUNT_ID, REGION, Capture

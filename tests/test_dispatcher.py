@@ -20,7 +20,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import config, evaluate
+from helpers import config, evaluate
 from moto import mock_aws
 
 from s3ep_pulumi.local.emulator import (
@@ -32,7 +32,7 @@ from s3ep_pulumi.local.emulator import (
 )
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 
-pytestmark = pytest.mark.emulator
+pytestmark = [pytest.mark.emulator, pytest.mark.usefixtures("aws_env")]
 
 FAST = {
     "queue": {"max_receive_count": 2},
@@ -40,16 +40,6 @@ FAST = {
     "function": {"timeout": 5},
 }
 RUNS = itertools.count()
-
-
-@pytest.fixture(autouse=True)
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for k, v in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(k, v)
 
 
 def settings(**overrides: dict[str, Any]) -> dict[str, Any]:

@@ -15,20 +15,14 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from helpers import load_event
 from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_PATH = ROOT / "functions" / "process_object" / "app.py"
-EVENTS_DIR = Path(__file__).resolve().parent / "events"
 MODULE_NAME = "s3ep_test_process_object_app"
 BUCKET = "s3ep-dev-bucket"
 KEY = "uploads/cat.jpg"
-
-
-def load_event(name: str) -> dict[str, Any]:
-    """Load tests/events/<name>.json."""
-    event: dict[str, Any] = json.loads((EVENTS_DIR / f"{name}.json").read_text())
-    return event
 
 
 @dataclass
@@ -45,14 +39,9 @@ class FakeLambdaContext:
 
 
 @pytest.fixture
-def app(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+def app(monkeypatch: pytest.MonkeyPatch, aws_env: dict[str, str]) -> ModuleType:
     """The handler module, imported fresh after the environment is set."""
     for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
         "POWERTOOLS_SERVICE_NAME": "s3ep-process-object",
         "POWERTOOLS_METRICS_NAMESPACE": "s3ep",
         "POWERTOOLS_TRACE_DISABLED": "true",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import MINIMAL, config
+from helpers import MINIMAL, config
 from test_config import errors
 
 from s3ep_pulumi import S3EventProcessorArgs

@@ -3,7 +3,7 @@ the alias, and a target tracking policy on the backlog per provisioned instance.
 
 from __future__ import annotations
 
-from conftest import config, evaluate
+from helpers import config, evaluate
 
 from s3ep_pulumi.builders import scaling
 from s3ep_pulumi.local.capture import ACCOUNT_ID, REGION, Capture

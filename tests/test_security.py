@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import config, evaluate
+from helpers import config, evaluate
 from pydantic import ValidationError
 
 from s3ep_pulumi import S3EventProcessorArgs

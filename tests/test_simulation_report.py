@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import config, evaluate
+from helpers import config, evaluate
 
 from s3ep_pulumi.local.report import (
     Call,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import config
+from helpers import config
 
 from s3ep_pulumi.builders.state_machine import DispatcherTargets, definition
 from s3ep_pulumi.model.args import S3EventProcessorArgs

@@ -1,0 +1,371 @@
+"""The IAM and resource policy documents of builders/iam.py, exactly, for given ARNs: every
+statement, action, resource and condition, without Pulumi."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from s3ep_pulumi.builders import iam
+from s3ep_pulumi.model.security import WILDCARD_RESOURCE_EXCEPTIONS
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+ARN = f"{REGION}:{ACCOUNT}"
+BUCKET = "arn:aws:s3:::img-bucket"
+QUEUE = f"arn:aws:sqs:{ARN}:img-queue"
+DLQ = f"arn:aws:sqs:{ARN}:img-dlq"
+LEASE = f"arn:aws:sqs:{ARN}:img-lease.fifo"
+FUNCTION_DLQ = f"arn:aws:sqs:{ARN}:img-function-dlq"
+RULE = f"arn:aws:events:{ARN}:rule/img-s3-events"
+FUNCTION = f"arn:aws:lambda:{ARN}:function:img-processor"
+LOG_GROUP = f"arn:aws:logs:{ARN}:log-group:/aws/lambda/img-processor"
+DISPATCHER_LOG_GROUP = f"arn:aws:logs:{ARN}:log-group:/aws/vendedlogs/states/img-dispatcher"
+STATE_MACHINE = f"arn:aws:states:{ARN}:stateMachine:img-dispatcher"
+KEY = f"arn:aws:kms:{ARN}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+BUCKET_KEY = f"arn:aws:kms:{ARN}:key/bbbbbbbb-12ab-34cd-56ef-1234567890ab"
+ROLES = [f"arn:aws:iam::{ACCOUNT}:role/img-function-role"]
+
+TLS_ONLY_CONDITION = {"Bool": {"aws:SecureTransport": "false"}}
+XRAY_WRITE = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+XRAY_ALL = [*XRAY_WRITE, "xray:GetSamplingRules", "xray:GetSamplingTargets"]
+LOG_DELIVERY = [
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+]
+VPC = [
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+]
+
+
+def doc(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+
+
+def by_sid(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["Sid"]: s for s in document["Statement"]}
+
+
+# --- trust policies -------------------------------------------------------------------------
+
+
+def test_assume_role_trusts_one_service_from_this_account_only() -> None:
+    assert iam.assume_role("scheduler.amazonaws.com", ACCOUNT) == doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "scheduler.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+        }
+    )
+
+
+def test_assume_role_with_a_source_arn_trusts_only_that_resource() -> None:
+    assert iam.assume_role("states.amazonaws.com", ACCOUNT, STATE_MACHINE) == doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "states.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                "ArnLike": {"aws:SourceArn": STATE_MACHINE},
+            },
+        }
+    )
+
+
+def test_lambda_trust_policy_has_no_condition_lambda_could_not_meet() -> None:
+    assert iam.lambda_assume_role() == doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    )
+
+
+# --- resource policies ----------------------------------------------------------------------
+
+
+def test_deny_insecure_transport_denies_everyone_without_tls_on_the_given_resources() -> None:
+    assert iam.deny_insecure_transport([QUEUE, DLQ], "sqs:*") == {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "sqs:*",
+        "Resource": [QUEUE, DLQ],
+        "Condition": TLS_ONLY_CONDITION,
+    }
+
+
+def test_bucket_policy_denies_non_tls_on_the_bucket_and_every_object() -> None:
+    assert iam.bucket_policy(BUCKET) == doc(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [BUCKET, f"{BUCKET}/*"],
+            "Condition": TLS_ONLY_CONDITION,
+        }
+    )
+
+
+def test_queue_policy_without_a_rule_only_denies_non_tls() -> None:
+    assert iam.queue_policy(DLQ, None) == doc(iam.deny_insecure_transport([DLQ], "sqs:*"))
+
+
+def test_queue_policy_allows_only_this_rule_and_denies_non_tls() -> None:
+    assert iam.queue_policy(QUEUE, RULE) == doc(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:*",
+            "Resource": [QUEUE],
+            "Condition": TLS_ONLY_CONDITION,
+        },
+        {
+            "Sid": "AllowThisRuleToSend",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": QUEUE,
+            "Condition": {"ArnEquals": {"aws:SourceArn": RULE}},
+        },
+    )
+
+
+# --- the function's role --------------------------------------------------------------------
+
+
+def function_policy(**overrides: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "log_group_arn": LOG_GROUP,
+        "bucket_arn": BUCKET,
+        "key_prefixes": [],
+        "function_dlq_arn": FUNCTION_DLQ,
+        "bucket_kms_key_arn": None,
+        "tracing": False,
+        "vpc": False,
+    }
+    return iam.function_policy(**{**args, **overrides})
+
+
+def test_function_policy_by_default_writes_own_logs_reads_any_object_sends_to_own_dlq() -> None:
+    assert function_policy() == doc(
+        allow("OwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{LOG_GROUP}:*"]),
+        allow("ReadSourceObjects", ["s3:GetObject", "s3:GetObjectVersion"], [f"{BUCKET}/*"]),
+        allow("AsyncFailuresToOwnDlq", ["sqs:SendMessage"], [FUNCTION_DLQ]),
+    )
+
+
+def test_function_reads_only_objects_under_the_filtered_prefixes() -> None:
+    read = by_sid(function_policy(key_prefixes=["uploads/", "incoming/raw-"]))["ReadSourceObjects"]
+    assert read["Resource"] == [f"{BUCKET}/uploads/*", f"{BUCKET}/incoming/raw-*"]
+
+
+def test_function_policy_adds_keys_tracing_and_vpc_in_this_order_then_extra_statements() -> None:
+    extra = {"Effect": "Allow", "Action": ["dynamodb:PutItem"], "Resource": ["arn:table"]}
+    statements = function_policy(
+        bucket_kms_key_arn=BUCKET_KEY,
+        queue_kms_key_arn=KEY,
+        tracing=True,
+        vpc=True,
+        extra_statements=[extra],
+    )["Statement"]
+    assert statements[3:] == [
+        allow("DecryptSourceObjects", ["kms:Decrypt"], [BUCKET_KEY]),
+        allow("DlqKey", ["kms:Decrypt", "kms:GenerateDataKey"], [KEY]),
+        allow("Tracing", XRAY_WRITE, ["*"]),
+        allow("VpcNetworkInterfaces", VPC, ["*"]),
+        extra,
+    ]
+
+
+def test_function_tracing_writes_segments_but_does_not_read_sampling_rules() -> None:
+    # Lambda samples; the function's SDK only sends what it traced.
+    assert by_sid(function_policy(tracing=True))["Tracing"]["Action"] == XRAY_WRITE
+
+
+def test_function_policy_takes_extra_statements_unchanged() -> None:
+    extra = {"Sid": "Mine", "Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}
+    assert function_policy(extra_statements=[extra])["Statement"][-1] is extra
+
+
+# --- the dispatcher's and the scheduler's roles ---------------------------------------------
+
+
+def dispatcher_policy(**overrides: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "queue_arn": QUEUE,
+        "dlq_arn": DLQ,
+        "lease_queue_arn": LEASE,
+        "function_arn": FUNCTION,
+        "queue_kms_key_arn": None,
+        "tracing": False,
+        "logging": False,
+    }
+    return iam.dispatcher_policy(**{**args, **overrides})
+
+
+def test_dispatcher_drains_its_queue_holds_its_lease_and_invokes_only_its_function() -> None:
+    assert dispatcher_policy() == doc(
+        allow(
+            "DrainQueue",
+            [
+                "sqs:GetQueueAttributes",
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+            ],
+            [QUEUE],
+        ),
+        allow("ParkMalformedMessages", ["sqs:SendMessage"], [DLQ]),
+        allow(
+            "HoldLease",
+            ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
+            [LEASE],
+        ),
+        allow("InvokeFunction", ["lambda:InvokeFunction"], [FUNCTION, f"{FUNCTION}:*"]),
+    )
+
+
+def test_dispatcher_policy_adds_the_queue_key_tracing_and_log_delivery() -> None:
+    statements = dispatcher_policy(queue_kms_key_arn=KEY, tracing=True, logging=True)["Statement"]
+    assert statements[4:] == [
+        allow("QueueKey", ["kms:Decrypt", "kms:GenerateDataKey"], [KEY]),
+        allow("Tracing", XRAY_ALL, ["*"]),
+        allow("LogDelivery", LOG_DELIVERY, ["*"]),
+    ]
+
+
+def test_scheduler_may_only_start_the_dispatcher() -> None:
+    assert iam.scheduler_policy(STATE_MACHINE) == doc(
+        allow("StartPoller", ["states:StartExecution"], [STATE_MACHINE])
+    )
+
+
+def test_every_action_granted_on_a_wildcard_resource_is_a_documented_exception() -> None:
+    documents = [
+        function_policy(tracing=True, vpc=True),
+        dispatcher_policy(tracing=True, logging=True),
+    ]
+    on_star = {
+        action
+        for d in documents
+        for s in d["Statement"]
+        if s["Resource"] == ["*"]
+        for action in s["Action"]
+    }
+    assert on_star == set(WILDCARD_RESOURCE_EXCEPTIONS)
+
+
+# --- the customer managed key ---------------------------------------------------------------
+
+
+def key_policy(alarm_topic: bool = False) -> dict[str, Any]:
+    return iam.kms_key_policy(
+        partition="aws",
+        region=REGION,
+        account_id=ACCOUNT,
+        role_arns=ROLES,
+        log_group_arns=[LOG_GROUP, DISPATCHER_LOG_GROUP],
+        alarm_topic=alarm_topic,
+    )
+
+
+def test_key_policy_lets_the_account_administer_the_key_but_never_use_it() -> None:
+    admin = by_sid(key_policy())["AccountAdministersTheKey"]
+    assert admin == {
+        "Sid": "AccountAdministersTheKey",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": iam.KEY_ADMIN_ACTIONS,
+        "Resource": "*",
+    }
+    usage = {"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom"}
+    assert usage.isdisjoint(admin["Action"])
+    assert len(admin["Action"]) == len(set(admin["Action"])) == 23
+
+
+def test_key_policy_grants_use_to_the_roles_eventbridge_and_this_processors_log_groups() -> None:
+    assert key_policy()["Statement"][1:] == [
+        {
+            "Sid": "ProcessorRolesUseTheKeyForQueues",
+            "Effect": "Allow",
+            "Principal": {"AWS": ROLES},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "EventBridgeDeliversToEncryptedQueues",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+        },
+        {
+            "Sid": "CloudWatchLogsForThisProcessorsLogGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+            "Action": [
+                "kms:Encrypt",
+                "kms:Decrypt",
+                "kms:ReEncryptFrom",
+                "kms:ReEncryptTo",
+                "kms:GenerateDataKey",
+                "kms:GenerateDataKeyWithoutPlaintext",
+                "kms:DescribeKey",
+            ],
+            "Resource": "*",
+            "Condition": {
+                "ArnEquals": {
+                    "kms:EncryptionContext:aws:logs:arn": [LOG_GROUP, DISPATCHER_LOG_GROUP]
+                }
+            },
+        },
+    ]
+
+
+def test_key_policy_with_an_alarm_topic_lets_this_accounts_alarms_publish() -> None:
+    with_topic, without = key_policy(alarm_topic=True), key_policy()
+    assert with_topic["Statement"][:-1] == without["Statement"]
+    assert with_topic["Statement"][-1] == iam.cloudwatch_alarms_use_key(ACCOUNT)
+
+
+def test_cloudwatch_alarms_use_the_key_only_from_this_account() -> None:
+    assert iam.cloudwatch_alarms_use_key(ACCOUNT) == {
+        "Sid": "CloudWatchAlarmsPublishToTheTopic",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+    }
+
+
+def test_key_policy_names_the_root_of_the_given_partition() -> None:
+    policy = iam.kms_key_policy(
+        partition="aws-cn",
+        region="cn-north-1",
+        account_id=ACCOUNT,
+        role_arns=ROLES,
+        log_group_arns=[LOG_GROUP],
+    )
+    admin = by_sid(policy)["AccountAdministersTheKey"]
+    assert admin["Principal"] == {"AWS": f"arn:aws-cn:iam::{ACCOUNT}:root"}
