@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from conftest import MINIMAL, config
+from helpers import MINIMAL, config
 
 from s3ep_pulumi import S3EventProcessorArgs
 from s3ep_pulumi.local.docgen import render, rule_lines
