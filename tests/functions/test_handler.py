@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from helpers import load_event
 from moto import mock_aws
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP_PATH = ROOT / "functions" / "process_object" / "app.py"
 MODULE_NAME = "s3ep_test_process_object_app"
 BUCKET = "s3ep-dev-bucket"
