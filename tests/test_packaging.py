@@ -222,6 +222,17 @@ def test_check_without_extras_is_one_line_naming_them_and_exit_2(venv: Path, pro
     )
 
 
+def test_simulate_without_extras_is_one_line_naming_local_and_exit_2(
+    venv: Path, project: Path
+) -> None:
+    done = run(venv, "s3ep", "simulate", "--stack", "dev", cwd=project)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2,
+        "",
+        "error: s3ep simulate needs the 'local' extra: pip install 's3ep-pulumi[local]'\n",
+    )
+
+
 def test_the_policy_rules_lack_only_pulumi_policy(venv: Path, project: Path) -> None:
     # With a stand-in for pulumi-policy the rules load, and load nothing else outside the
     # standard library: pulumi-policy is the one dependency missing.
