@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck schema docs clean
+.PHONY: run test lint typecheck schema docs dist clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,5 +33,12 @@ docs: $(STAMP)
 	$(BIN)/python -m s3ep_pulumi.local.docgen
 	$(BIN)/python -m s3ep_pulumi.local.security_docs
 
+# The wheel and sdist a release uploads, checked as PyPI will. A stale egg-info would feed its
+# old file list into the sdist, so it goes first.
+dist: $(STAMP)
+	rm -rf dist s3ep_pulumi.egg-info
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) build out .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) build dist out s3ep_pulumi.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -7,3 +7,8 @@ class S3epError(Exception):
 
 class ConfigError(S3epError):
     """The configuration is invalid; the message lists every problem and how to fix it."""
+
+
+class MissingExtraError(S3epError):
+    """A command needs an optional dependency that is not installed; the message names the extra
+    that installs it."""

@@ -5,7 +5,8 @@
     s3ep check --stack dev [--policy-config F]  run the policy pack and the IAM linter offline
     s3ep simulate --stack dev [--objects 40]  run the stack's pipeline locally with its handler
 
-Errors a user can fix are printed as one message with exit status 2, never as a traceback.
+Errors a user can fix are printed as one message with exit status 2, never as a traceback; so is
+a missing extra (`check` needs `policy` and `local`, `simulate` needs `local`; see `extras.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from s3ep_pulumi.errors import S3epError
+from s3ep_pulumi.local.extras import require
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 
 SCHEMA_PATH = Path("schema") / "s3ep-processor.schema.json"
@@ -201,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     ns = build_parser().parse_args(argv)
     try:
+        require(ns.command)
         return int(ns.func(ns))
     except S3epError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -451,13 +451,10 @@ class Run:
 
 def simulate(opts: Options, progress: Progress | None = None) -> Run:
     """Run the stack's pipeline in moto; see the module docstring."""
-    try:
-        import boto3
-        from moto import mock_aws
-    except ImportError:
-        raise SimulationError(
-            "s3ep simulate needs moto: pip install 's3ep-pulumi[simulate]' (make run does)"
-        ) from None
+    # The `local` extra; `s3ep simulate` checks it is installed before it gets here (extras.py).
+    import boto3
+    from moto import mock_aws
+
     from s3ep_pulumi.local.emulator import EMULATOR_CONFIG, materialise, patched_seams
 
     args, capture = load_stack(opts.stack)
