@@ -10,7 +10,7 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from s3ep_pulumi.errors import MissingExtraError
 from s3ep_pulumi.local import extras

@@ -19,11 +19,11 @@ from email.parser import Parser
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 pytestmark = pytest.mark.packaging
 
-USER_PROJECT = ROOT / "tests" / "user_project"
+USER_PROJECT = Path(__file__).resolve().parent / "user_project"
 # Tracked files that are not part of the source release (see MANIFEST.in).
 NOT_IN_SDIST = {".ci/run", ".gitignore"}
 # Files setuptools writes into every sdist.
