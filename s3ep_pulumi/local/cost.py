@@ -123,6 +123,8 @@ def cost(
 ) -> Cost:
     """Price `usage` per million objects; `trigger` is one poll that found the lease taken
     (or the queue empty), paid `triggers_per_object` times per object."""
+    if usage.objects <= 0:
+        raise ValueError("usage.objects must be positive: a cost per object needs objects")
     scale = MILLION / usage.objects
 
     def step_functions(u: Usage) -> float:

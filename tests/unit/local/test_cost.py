@@ -143,3 +143,8 @@ def test_a_poll_that_finds_the_lease_taken_is_paid_on_every_trigger() -> None:
     assert standard.triggers == dollars(203.8)
     assert express.triggers == dollars(2.0 + 2e6 * (1e-6 + 0.1 * 0.0625 * 0.00001667 + 0.9e-6))
     assert express.triggers == dollars(6.008375)
+
+
+def test_a_run_that_processed_nothing_has_no_cost_per_object() -> None:
+    with pytest.raises(ValueError, match=r"usage\.objects must be positive"):
+        cost.cost(cost.Usage(objects=0), "EXPRESS", triggers_per_object=0)
