@@ -38,6 +38,12 @@ SQS_KMS_DATA_KEY_REUSE_MIN_SECONDS: Final = 60
 SQS_KMS_DATA_KEY_REUSE_MAX_SECONDS: Final = 86_400
 SQS_MAX_RECEIVE_COUNT_MAX: Final = 1_000
 
+# --- EventBridge -------------------------------------------------------------------------------
+# https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RetryPolicy.html: a target
+# retries an event for at most 24 hours and at most 185 times.
+EVENTBRIDGE_TARGET_EVENT_AGE_MAX_SECONDS: Final = 86_400
+EVENTBRIDGE_TARGET_RETRY_ATTEMPTS_MAX: Final = 185
+
 # --- Lambda ------------------------------------------------------------------------------------
 # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 LAMBDA_TIMEOUT_MAX_SECONDS: Final = 900
