@@ -753,7 +753,7 @@ class S3EventProcessor(pulumi.ComponentResource):
                 f"{self._name}-alarms-key",
                 description=f"Encrypts the alarm topic {n.alarm_topic}",
                 enable_key_rotation=True,
-                policy=_json(integrations.alarm_topic_key_policy, self._account, self._partition),
+                policy=_json(iam.alarm_topic_key_policy, self._account, self._partition),
                 tags=self._tags,
                 opts=self._child,
             )
@@ -775,7 +775,7 @@ class S3EventProcessor(pulumi.ComponentResource):
         aws.sns.TopicPolicy(
             f"{self._name}-alarms-policy",
             arn=topic.arn,
-            policy=_json(integrations.alarm_topic_policy, topic.arn, self._account, alarm_prefix),
+            policy=_json(iam.alarm_topic_policy, topic.arn, self._account, alarm_prefix),
             opts=self._child,
         )
         for email in a.emails:
@@ -886,7 +886,7 @@ class S3EventProcessor(pulumi.ComponentResource):
                     self._account,
                 ),
                 _json(
-                    lambda lg: integrations.firehose_policy(
+                    lambda lg: iam.firehose_policy(
                         bucket_arn=s.failed_events_bucket_arn or "",
                         secret_arn=s.hec_token_secret_arn or "",
                         log_group_arn=lg,
@@ -938,8 +938,8 @@ class S3EventProcessor(pulumi.ComponentResource):
             subscription_role = self._role(
                 "log-subscription",
                 n.log_subscription_role,
-                _json(integrations.logs_assume_role, self._account, self._partition, self._region),
-                _json(integrations.log_subscription_policy, destination),
+                _json(iam.logs_assume_role, self._account, self._partition, self._region),
+                _json(iam.log_subscription_policy, destination),
             )
             role_arn = subscription_role.arn
         # Every log group of the processor, to the same destination.
