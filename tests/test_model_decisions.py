@@ -8,6 +8,7 @@ import pytest
 from conftest import config
 
 from s3ep_pulumi import S3EventProcessorArgs
+from s3ep_pulumi.builders import iam, integrations
 from s3ep_pulumi.builders.alarms import AlarmTargets, alarm_specs
 from s3ep_pulumi.model import limits, resources
 from s3ep_pulumi.model.naming import Names
@@ -359,3 +360,37 @@ def test_splunk_stream_is_created_only_for_a_hec_endpoint() -> None:
     destination = "arn:aws:logs:us-east-1:123456789012:destination:splunk"
     given = args(monitoring={"splunk": {"destination_arn": destination}}).monitoring.splunk
     assert given is not None and given.creates_stream is False
+
+
+def test_splunk_stream_backs_up_only_failed_events_gzipped_under_its_name() -> None:
+    s = args(monitoring={"splunk": HEC}).monitoring.splunk
+    assert s is not None
+    doc = integrations.splunk_configuration(
+        s,
+        Names.derive("img", "img-processor"),
+        role_arn="R",
+        log_group_name="G",
+        log_stream_name="S",
+    )
+    assert doc["s3_backup_mode"] == "FailedEventsOnly"
+    assert doc["s3_configuration"] == {
+        "role_arn": "R",
+        "bucket_arn": "arn:aws:s3:::acme-splunk-failed",
+        "prefix": "img-splunk/",
+        "compression_format": "GZIP",
+    }
+    assert integrations.FIREHOSE_ENCRYPTION == {"enabled": True, "key_type": "AWS_OWNED_CMK"}
+
+
+# --- policy documents ---------------------------------------------------------------------------
+
+
+def test_redrive_policies() -> None:
+    assert iam.redrive_policy("arn:dlq", 5) == {
+        "deadLetterTargetArn": "arn:dlq",
+        "maxReceiveCount": 5,
+    }
+    assert iam.redrive_allow_policy("arn:queue") == {
+        "redrivePermission": "byQueue",
+        "sourceQueueArns": ["arn:queue"],
+    }
