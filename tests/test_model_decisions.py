@@ -394,3 +394,22 @@ def test_redrive_policies() -> None:
         "redrivePermission": "byQueue",
         "sourceQueueArns": ["arn:queue"],
     }
+
+
+def test_alarm_topic_key_is_administered_and_used_by_the_account_without_kms_star() -> None:
+    statements = iam.alarm_topic_key_policy("123456789012", "aws")["Statement"]
+    admin, use, cloudwatch = statements
+    root = {"AWS": "arn:aws:iam::123456789012:root"}
+    assert (admin["Sid"], admin["Principal"], admin["Action"]) == (
+        "AccountAdministers",
+        root,
+        iam.KEY_ADMIN_ACTIONS,
+    )
+    assert (use["Sid"], use["Principal"], use["Action"]) == (
+        "AccountUses",
+        root,
+        iam.KEY_USER_ACTIONS,
+    )
+    assert "kms:PutKeyPolicy" in admin["Action"]  # the account can always change the policy
+    assert not any("*" in a for s in statements for a in s["Action"] if s is not cloudwatch)
+    assert cloudwatch == iam.cloudwatch_alarms_use_key("123456789012")

@@ -221,6 +221,22 @@ KEY_ADMIN_ACTIONS = [
     "kms:ScheduleKeyDeletion",
     "kms:CancelKeyDeletion",
 ]
+# What the account root may do with the alarm topic's own key besides administering it: the key
+# users' actions AWS documents for a symmetric key (Encrypt, Decrypt, ReEncrypt*,
+# GenerateDataKey*, DescribeKey), spelled out. Publishing to the encrypted topic needs them, so
+# IAM policies in the account can let principals publish (the topic policy lets the account).
+# https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+KEY_USER_ACTIONS = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:GenerateDataKeyPair",
+    "kms:GenerateDataKeyPairWithoutPlaintext",
+    "kms:DescribeKey",
+]
 QUEUE_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 # CloudWatch Logs' documented needs (Encrypt*, Decrypt*, ReEncrypt*, GenerateDataKey*, Describe*),
 # spelled out for a symmetric key.
@@ -304,14 +320,25 @@ def kms_key_policy(
 
 
 def alarm_topic_key_policy(account_id: str, partition: str) -> Doc:
-    """Key policy of the alarm topic's key: the account administers it; CloudWatch may use it to
-    publish (the AWS-managed alias/aws/sns key does not allow that, and its policy is fixed)."""
+    """Key policy of the alarm topic's own key. The account administers it (the same explicit
+    actions as the component's key, never `kms:*`) and uses it, so the key is never
+    unmanageable and IAM policies can let the account's principals publish; CloudWatch alarms
+    of this account may use it to publish (the AWS-managed alias/aws/sns key does not allow
+    that, and its policy is fixed)."""
+    root = {"AWS": f"arn:{partition}:iam::{account_id}:root"}
     return _doc(
         {
             "Sid": "AccountAdministers",
             "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-            "Action": "kms:*",
+            "Principal": root,
+            "Action": KEY_ADMIN_ACTIONS,
+            "Resource": "*",
+        },
+        {
+            "Sid": "AccountUses",
+            "Effect": "Allow",
+            "Principal": root,
+            "Action": KEY_USER_ACTIONS,
             "Resource": "*",
         },
         cloudwatch_alarms_use_key(account_id),
