@@ -40,6 +40,21 @@ def assume_role(service: str, account_id: str, source_arn: str | None = None) ->
     )
 
 
+def states_assume_role(account_id: str, state_machine_arn: str) -> Doc:
+    """The dispatcher's trust policy: Step Functions, for this state machine only."""
+    return assume_role("states.amazonaws.com", account_id, state_machine_arn)
+
+
+def scheduler_assume_role(account_id: str) -> Doc:
+    """The poll schedule's trust policy: EventBridge Scheduler, from this account."""
+    return assume_role("scheduler.amazonaws.com", account_id)
+
+
+def firehose_assume_role(account_id: str) -> Doc:
+    """The Splunk stream's trust policy: Firehose, from this account."""
+    return assume_role("firehose.amazonaws.com", account_id)
+
+
 def lambda_assume_role() -> Doc:
     """Lambda's trust policy. Lambda does not send aws:SourceArn when assuming an execution role,
     so the role is protected by who may pass it, not by a condition."""
@@ -83,6 +98,16 @@ def queue_policy(queue_arn: str, rule_arn: str | None) -> Doc:
             }
         )
     return _doc(*statements)
+
+
+def redrive_policy(dlq_arn: str, max_receive_count: int) -> Doc:
+    """The queue's redrive policy: a message received `max_receive_count` times moves to the DLQ."""
+    return {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count}
+
+
+def redrive_allow_policy(source_queue_arn: str) -> Doc:
+    """The DLQ's redrive-allow policy: only `source_queue_arn` may use it as its DLQ."""
+    return {"redrivePermission": "byQueue", "sourceQueueArns": [source_queue_arn]}
 
 
 def function_policy(
@@ -196,6 +221,22 @@ KEY_ADMIN_ACTIONS = [
     "kms:ScheduleKeyDeletion",
     "kms:CancelKeyDeletion",
 ]
+# What the account root may do with the alarm topic's own key besides administering it: the key
+# users' actions AWS documents for a symmetric key (Encrypt, Decrypt, ReEncrypt*,
+# GenerateDataKey*, DescribeKey), spelled out. Publishing to the encrypted topic needs them, so
+# IAM policies in the account can let principals publish (the topic policy lets the account).
+# https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+KEY_USER_ACTIONS = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:GenerateDataKeyPair",
+    "kms:GenerateDataKeyPairWithoutPlaintext",
+    "kms:DescribeKey",
+]
 QUEUE_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
 # CloudWatch Logs' documented needs (Encrypt*, Decrypt*, ReEncrypt*, GenerateDataKey*, Describe*),
 # spelled out for a symmetric key.
@@ -272,4 +313,133 @@ def kms_key_policy(
             "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
         },
         *alarms,
+    )
+
+
+# --- the alarm topic ----------------------------------------------------------------------------
+
+
+def alarm_topic_key_policy(account_id: str, partition: str) -> Doc:
+    """Key policy of the alarm topic's own key. The account administers it (the same explicit
+    actions as the component's key, never `kms:*`) and uses it, so the key is never
+    unmanageable and IAM policies can let the account's principals publish; CloudWatch alarms
+    of this account may use it to publish (the AWS-managed alias/aws/sns key does not allow
+    that, and its policy is fixed)."""
+    root = {"AWS": f"arn:{partition}:iam::{account_id}:root"}
+    return _doc(
+        {
+            "Sid": "AccountAdministers",
+            "Effect": "Allow",
+            "Principal": root,
+            "Action": KEY_ADMIN_ACTIONS,
+            "Resource": "*",
+        },
+        {
+            "Sid": "AccountUses",
+            "Effect": "Allow",
+            "Principal": root,
+            "Action": KEY_USER_ACTIONS,
+            "Resource": "*",
+        },
+        cloudwatch_alarms_use_key(account_id),
+    )
+
+
+def alarm_topic_policy(topic_arn: str, account_id: str, alarm_arn_prefix: str) -> Doc:
+    """Only this processor's alarms may publish; the account keeps managing the topic."""
+    return _doc(
+        {
+            "Sid": "AccountManages",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{topic_arn.split(':')[1]}:iam::{account_id}:root"},
+            "Action": [
+                "sns:GetTopicAttributes",
+                "sns:SetTopicAttributes",
+                "sns:Subscribe",
+                "sns:ListSubscriptionsByTopic",
+                "sns:DeleteTopic",
+                "sns:Publish",
+            ],
+            "Resource": topic_arn,
+        },
+        {
+            "Sid": "ThisProcessorsAlarmsPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": f"{alarm_arn_prefix}*"},
+                "StringEquals": {"aws:SourceAccount": account_id},
+            },
+        },
+        {
+            "Sid": "TlsOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sns:*",
+            "Resource": topic_arn,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+    )
+
+
+# --- Splunk: the Firehose stream and the log subscriptions --------------------------------------
+
+
+def firehose_policy(*, bucket_arn: str, secret_arn: str, log_group_arn: str) -> Doc:
+    """The Firehose stream may back up failed events to its bucket, read the HEC token and log
+    its own delivery errors."""
+    return _doc(
+        {
+            "Sid": "BackUpFailedEvents",
+            "Effect": "Allow",
+            "Action": [
+                "s3:AbortMultipartUpload",
+                "s3:GetBucketLocation",
+                "s3:GetObject",
+                "s3:ListBucket",
+                "s3:ListBucketMultipartUploads",
+                "s3:PutObject",
+            ],
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        },
+        {
+            "Sid": "ReadHecToken",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [secret_arn],
+        },
+        {
+            "Sid": "OwnErrorLogs",
+            "Effect": "Allow",
+            "Action": ["logs:PutLogEvents"],
+            "Resource": [f"{log_group_arn}:*"],
+        },
+    )
+
+
+def log_subscription_policy(stream_arn: str) -> Doc:
+    """CloudWatch Logs may put the processor's log events into this Firehose stream only."""
+    return _doc(
+        {
+            "Sid": "PutIntoStream",
+            "Effect": "Allow",
+            "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
+            "Resource": [stream_arn],
+        }
+    )
+
+
+def logs_assume_role(account_id: str, partition: str, region: str) -> Doc:
+    """CloudWatch Logs (regional principal) may assume the role, for this account's log groups."""
+    return _doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "logs.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"}
+            },
+        }
     )

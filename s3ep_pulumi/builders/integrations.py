@@ -1,5 +1,5 @@
-"""Pure documents of the monitoring integrations and the alarm topic: Dynatrace's environment,
-the Splunk Firehose stream's processing, and the policies both need.
+"""Pure documents of the monitoring integrations: Dynatrace's environment and the Splunk
+Firehose stream's settings. Their IAM policies are in `iam`.
 
 No secret passes through here: the Dynatrace token is added by the component as a Pulumi secret,
 and the Splunk HEC token stays in Secrets Manager, read by Firehose itself.
@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from s3ep_pulumi.builders.iam import cloudwatch_alarms_use_key
-from s3ep_pulumi.model.monitoring import DynatraceConfig
+from s3ep_pulumi.model.monitoring import DynatraceConfig, SplunkConfig
+from s3ep_pulumi.model.naming import Names
 
 Doc = dict[str, Any]
 DYNATRACE_WRAPPER = "/opt/dynatrace"
 DYNATRACE_TOKEN_VARIABLE = "DT_CONNECTION_AUTH_TOKEN"
-
-
-def _doc(*statements: Doc) -> Doc:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
+# The stream is encrypted at rest with a key AWS owns: no key policy to keep in step.
+FIREHOSE_ENCRYPTION: Doc = {"enabled": True, "key_type": "AWS_OWNED_CMK"}
+# Only what Splunk did not accept goes to the failed-events bucket, gzip-compressed.
+FIREHOSE_BACKUP_MODE = "FailedEventsOnly"
+FIREHOSE_BACKUP_COMPRESSION = "GZIP"
 
 
 # --- Dynatrace --------------------------------------------------------------------------------
@@ -33,63 +34,6 @@ def dynatrace_environment(dt: DynatraceConfig) -> dict[str, str]:
         "DT_CONNECTION_BASE_URL": dt.connection_base_url,
         **dt.environment,
     }
-
-
-# --- alarm topic ------------------------------------------------------------------------------
-
-
-def alarm_topic_key_policy(account_id: str, partition: str) -> Doc:
-    """Key policy of the alarm topic's key: the account administers it; CloudWatch may use it to
-    publish (the AWS-managed alias/aws/sns key does not allow that, and its policy is fixed)."""
-    return _doc(
-        {
-            "Sid": "AccountAdministers",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        },
-        cloudwatch_alarms_use_key(account_id),
-    )
-
-
-def alarm_topic_policy(topic_arn: str, account_id: str, alarm_arn_prefix: str) -> Doc:
-    """Only this processor's alarms may publish; the account keeps managing the topic."""
-    return _doc(
-        {
-            "Sid": "AccountManages",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{topic_arn.split(':')[1]}:iam::{account_id}:root"},
-            "Action": [
-                "sns:GetTopicAttributes",
-                "sns:SetTopicAttributes",
-                "sns:Subscribe",
-                "sns:ListSubscriptionsByTopic",
-                "sns:DeleteTopic",
-                "sns:Publish",
-            ],
-            "Resource": topic_arn,
-        },
-        {
-            "Sid": "ThisProcessorsAlarmsPublish",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": "sns:Publish",
-            "Resource": topic_arn,
-            "Condition": {
-                "ArnLike": {"aws:SourceArn": f"{alarm_arn_prefix}*"},
-                "StringEquals": {"aws:SourceAccount": account_id},
-            },
-        },
-        {
-            "Sid": "TlsOnly",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "sns:*",
-            "Resource": topic_arn,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
-    )
 
 
 # --- Splunk -----------------------------------------------------------------------------------
@@ -115,59 +59,33 @@ def splunk_processing() -> Doc:
     }
 
 
-def firehose_policy(*, bucket_arn: str, secret_arn: str, log_group_arn: str) -> Doc:
-    """The Firehose stream may back up failed events to its bucket, read the HEC token and log
-    its own delivery errors."""
-    return _doc(
-        {
-            "Sid": "BackUpFailedEvents",
-            "Effect": "Allow",
-            "Action": [
-                "s3:AbortMultipartUpload",
-                "s3:GetBucketLocation",
-                "s3:GetObject",
-                "s3:ListBucket",
-                "s3:ListBucketMultipartUploads",
-                "s3:PutObject",
-            ],
-            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+def splunk_configuration(
+    s: SplunkConfig, names: Names, *, role_arn: str, log_group_name: str, log_stream_name: str
+) -> Doc:
+    """The created Firehose stream's Splunk destination (snake_case, as pulumi-aws takes it):
+    the HEC endpoint with its token read from Secrets Manager by Firehose itself, failed events
+    backed up to the bucket, the log events' messages extracted, delivery errors logged."""
+    return {
+        "hec_endpoint": s.hec_endpoint,
+        "hec_endpoint_type": s.hec_endpoint_type,
+        "hec_acknowledgment_timeout": s.hec_acknowledgment_timeout_seconds,
+        "retry_duration": s.retry_seconds,
+        "s3_backup_mode": FIREHOSE_BACKUP_MODE,
+        "s3_configuration": {
+            "role_arn": role_arn,
+            "bucket_arn": s.failed_events_bucket_arn,
+            "prefix": names.firehose_backup_prefix,
+            "compression_format": FIREHOSE_BACKUP_COMPRESSION,
         },
-        {
-            "Sid": "ReadHecToken",
-            "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue"],
-            "Resource": [secret_arn],
+        "secrets_manager_configuration": {
+            "enabled": True,
+            "secret_arn": s.hec_token_secret_arn,
+            "role_arn": role_arn,
         },
-        {
-            "Sid": "OwnErrorLogs",
-            "Effect": "Allow",
-            "Action": ["logs:PutLogEvents"],
-            "Resource": [f"{log_group_arn}:*"],
+        "processing_configuration": splunk_processing(),
+        "cloudwatch_logging_options": {
+            "enabled": True,
+            "log_group_name": log_group_name,
+            "log_stream_name": log_stream_name,
         },
-    )
-
-
-def log_subscription_policy(stream_arn: str) -> Doc:
-    """CloudWatch Logs may put the processor's log events into this Firehose stream only."""
-    return _doc(
-        {
-            "Sid": "PutIntoStream",
-            "Effect": "Allow",
-            "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
-            "Resource": [stream_arn],
-        }
-    )
-
-
-def logs_assume_role(account_id: str, partition: str, region: str) -> Doc:
-    """CloudWatch Logs (regional principal) may assume the role, for this account's log groups."""
-    return _doc(
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "logs.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringLike": {"aws:SourceArn": f"arn:{partition}:logs:{region}:{account_id}:*"}
-            },
-        }
-    )
+    }

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
+SERVICE_NAMESPACE = "lambda"
 SCALABLE_DIMENSION = "lambda:function:ProvisionedConcurrency"
+POLICY_TYPE = "TargetTrackingScaling"
 # SQS and Lambda publish these metrics once a minute: a faster reaction only sees the same point.
 SCALE_OUT_COOLDOWN_SECONDS = 60
 # Keep warm instances for a while after a burst; a scale-in that is reversed a minute later pays

@@ -19,6 +19,10 @@ FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 # The shim as installed: a plain file of the package (the wheel ships it as package data).
 SHIM_SOURCE = Path(s3ep_shim.__file__)
 SHIM_HANDLER = "s3ep_shim.handler"  # the function's handler setting
+# The layer that carries the shim for an existing function.
+LAYER_DESCRIPTION = f"s3ep shim: handler {SHIM_HANDLER}, yours in {s3ep_shim.HANDLER_ENV}"
+# Where packages are written, relative to the project (as under `pulumi up`).
+BUILD_DIR = Path("build") / "functions"
 EXCLUDED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".DS_Store"}
 EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
 

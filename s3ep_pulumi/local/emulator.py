@@ -29,6 +29,7 @@ import boto3
 
 from s3ep_pulumi.local import cost
 from s3ep_pulumi.local.capture import Capture
+from s3ep_pulumi.model.sections import SCHEDULE_INPUT
 from s3ep_pulumi.runtime import s3ep_shim
 
 LONG_POLL_STEP_SECONDS = 0.05
@@ -233,7 +234,7 @@ class Emulated:
         sfn = boto3.client("stepfunctions")
         return str(
             sfn.start_execution(
-                stateMachineArn=self.state_machine_arn, name=name, input='{"trigger": "schedule"}'
+                stateMachineArn=self.state_machine_arn, name=name, input=SCHEDULE_INPUT
             )["executionArn"]
         )
 

@@ -42,6 +42,12 @@ SQS_MAX_RECEIVE_COUNT_MAX: Final = 1_000
 SQS_VISIBILITY_TIMEOUT_DEFAULT_SECONDS: Final = 30
 SQS_RETENTION_DEFAULT_SECONDS: Final = 345_600  # 4 days
 
+# --- EventBridge -------------------------------------------------------------------------------
+# https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RetryPolicy.html: a target
+# retries an event for at most 24 hours and at most 185 times.
+EVENTBRIDGE_TARGET_EVENT_AGE_MAX_SECONDS: Final = 86_400
+EVENTBRIDGE_TARGET_RETRY_ATTEMPTS_MAX: Final = 185
+
 # --- Lambda ------------------------------------------------------------------------------------
 # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 LAMBDA_TIMEOUT_MAX_SECONDS: Final = 900

@@ -9,6 +9,9 @@ from pydantic import Field, model_validator
 from s3ep_pulumi.model import limits
 from s3ep_pulumi.model.base import KmsArn, Section
 
+# What encrypts the alarm topic (`AlarmsConfig.topic_key`).
+AlarmTopicKey = Literal["existing-topic", "given-key", "component-key", "own-key"]
+DynatraceTokenSource = Literal["pulumi-config", "secrets-manager", "ssm-parameter"]
 TreatMissingData = Literal["missing", "ignore", "breaching", "notBreaching"]
 SnsTopicArn = Annotated[
     str, Field(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
@@ -172,6 +175,27 @@ class AlarmsConfig(Section):
     dispatcher_aborted: DispatcherAlarm = Field(default_factory=DispatcherAlarm)
     dispatcher_throttled: DispatcherAlarm = Field(default_factory=DispatcherAlarm)
 
+    @property
+    def any_enabled(self) -> bool:
+        """Alarms are on and at least one is enabled: only then are alarms (and a topic) made.
+        Every alarm setting yields at least one alarm, whatever else is configured."""
+        settings = (getattr(self, name) for name in type(self).model_fields)
+        return self.enabled and any(s.enabled for s in settings if isinstance(s, AlarmSettings))
+
+    def topic_key(self, component_key: bool) -> AlarmTopicKey | None:
+        """What encrypts the alarm topic, given whether the processor has its own key
+        (security.create_kms_key). None: no alarm, no topic. 'existing-topic': topic_arn, the
+        component creates no topic. 'given-key': kms_key_arn. 'component-key': the processor's
+        key, whose key policy then admits CloudWatch. 'own-key': a key the component creates for
+        the topic alone (CloudWatch cannot use the AWS-managed alias/aws/sns key)."""
+        if not self.any_enabled:
+            return None
+        if self.topic_arn is not None:
+            return "existing-topic"
+        if self.kms_key_arn is not None:
+            return "given-key"
+        return "component-key" if component_key else "own-key"
+
 
 class DynatraceConfig(Section):
     """Dynatrace OneAgent on the function: its Lambda layer and environment. The connection token
@@ -206,6 +230,23 @@ class DynatraceConfig(Section):
         default_factory=dict,
         description="More DT_* settings, e.g. DT_LOGGING_DESTINATION (not for secrets).",
     )
+
+    @property
+    def token_source(self) -> DynatraceTokenSource:
+        """Where the component reads the token at deployment."""
+        if self.token_config_key is not None:
+            return "pulumi-config"
+        if self.token_secret_arn is not None and ":secretsmanager:" in self.token_secret_arn:
+            return "secrets-manager"
+        return "ssm-parameter"
+
+    @property
+    def token_config(self) -> tuple[str, str] | None:
+        """(namespace, key) of token_config_key."""
+        if self.token_config_key is None:
+            return None
+        namespace, key = self.token_config_key.split(":", 1)
+        return namespace, key
 
     @model_validator(mode="after")
     def _one_token_source(self) -> DynatraceConfig:
@@ -287,6 +328,11 @@ class SplunkConfig(Section):
         return self
 
     @property
+    def creates_stream(self) -> bool:
+        """The component creates the Firehose stream to hec_endpoint (no destination_arn)."""
+        return self.destination_arn is None
+
+    @property
     def destination_is_firehose(self) -> bool:
         """A Firehose stream (created or existing) needs a role for CloudWatch Logs to write."""
         return self.destination_arn is None or ":firehose:" in self.destination_arn
@@ -312,3 +358,9 @@ class MonitoringConfig(Section):
     )
     dynatrace: DynatraceConfig | None = Field(None, description="Default: no Dynatrace.")
     splunk: SplunkConfig | None = Field(None, description="Default: no Splunk.")
+
+    @property
+    def function_environment_secret(self) -> bool:
+        """The function's environment holds a secret (the Dynatrace token), so all of it is kept
+        secret in the Pulumi state."""
+        return self.dynatrace is not None

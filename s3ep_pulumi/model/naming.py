@@ -6,9 +6,20 @@ rejected by AWS at deploy time is rejected at `pulumi preview` (or `s3ep synth`)
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, fields
+from typing import Final
 
 from s3ep_pulumi.model import limits
+
+# The alias that carries provisioned concurrency; the dispatcher then invokes it, not $LATEST.
+FUNCTION_ALIAS: Final = "live"
+# The rule's one target: the queue.
+RULE_TARGET_ID: Final = "queue"
+# The log stream Firehose writes its delivery errors to (the name the Firehose console uses).
+FIREHOSE_ERROR_LOG_STREAM: Final = "DestinationDelivery"
+# Hex digits of an e-mail address's digest in its subscription's logical name.
+EMAIL_DIGEST_LENGTH: Final = 8
 
 
 @dataclass(frozen=True)
@@ -20,6 +31,7 @@ class Names:
     lease_queue: str
     runtime_layer: str
     function: str
+    function_alias: str
     function_dlq: str
     function_role: str
     state_machine: str
@@ -27,6 +39,7 @@ class Names:
     schedule: str
     scheduler_role: str
     rule: str
+    rule_target: str
     rule_dlq: str
     function_log_group: str
     dispatcher_log_group: str
@@ -38,6 +51,8 @@ class Names:
     firehose: str
     firehose_role: str
     firehose_log_group: str
+    firehose_log_stream: str
+    firehose_backup_prefix: str
     log_subscription_role: str
     log_subscription: str
     prefix: str
@@ -52,6 +67,7 @@ class Names:
             lease_queue=f"{prefix}-lease.fifo",
             runtime_layer=f"{prefix}-s3ep-runtime",
             function=function_name,
+            function_alias=FUNCTION_ALIAS,
             function_dlq=f"{prefix}-function-dlq",
             function_role=f"{prefix}-function-role",
             state_machine=state_machine,
@@ -59,6 +75,7 @@ class Names:
             schedule=f"{prefix}-poll",
             scheduler_role=f"{prefix}-scheduler-role",
             rule=f"{prefix}-s3-events",
+            rule_target=RULE_TARGET_ID,
             rule_dlq=f"{prefix}-rule-dlq",
             function_log_group=f"{limits.LAMBDA_LOG_GROUP_PREFIX}{function_name}",
             dispatcher_log_group=f"/aws/vendedlogs/states/{state_machine}",
@@ -70,6 +87,9 @@ class Names:
             firehose=f"{prefix}-splunk",
             firehose_role=f"{prefix}-firehose-role",
             firehose_log_group=f"/aws/kinesisfirehose/{prefix}-splunk",
+            firehose_log_stream=FIREHOSE_ERROR_LOG_STREAM,
+            # Failed events are backed up under the stream's name in the failed-events bucket.
+            firehose_backup_prefix=f"{prefix}-splunk/",
             log_subscription_role=f"{prefix}-log-sub-role",
             log_subscription=f"{prefix}-splunk",
             prefix=prefix,
@@ -79,6 +99,12 @@ class Names:
         """Name of the alarm `key` (e.g. 'queue-depth'): every alarm of a processor sorts
         together in the console."""
         return f"{self.prefix}-{key}"
+
+    @staticmethod
+    def email_subscription(email: str) -> str:
+        """Role (logical name suffix) of the alarm topic's subscription of `email`: named by a
+        digest of the address, so reordering the list replaces nothing."""
+        return f"alarms-email-{hashlib.sha256(email.encode()).hexdigest()[:EMAIL_DIGEST_LENGTH]}"
 
     def too_long(self) -> list[tuple[str, str, int]]:
         """(field, name, limit) for every name over its service's length limit."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -53,6 +53,27 @@ class BucketConfig(Section):
     force_destroy: bool = Field(
         False, description="New bucket: let `pulumi destroy` delete a non-empty bucket."
     )
+
+    @property
+    def manages_notifications(self) -> bool:
+        """The component turns on the bucket's EventBridge notifications: always on a bucket it
+        creates, on an existing one only when asked (that replaces its notification config)."""
+        return self.existing_bucket_name is None or self.enable_eventbridge_notifications
+
+    @property
+    def sse_algorithm(self) -> Literal["aws:kms", "AES256"]:
+        """New bucket: the default-encryption algorithm S3 names `encryption` by."""
+        return "aws:kms" if self.encryption == "SSE_KMS" else "AES256"
+
+    @property
+    def bucket_key_enabled(self) -> bool:
+        """SSE-KMS with S3 bucket keys, which cut the KMS requests (and their cost) per object."""
+        return self.encryption == "SSE_KMS"
+
+    @property
+    def versioning_status(self) -> Literal["Enabled", "Suspended"]:
+        """New bucket: S3's versioning status for `versioning`."""
+        return "Enabled" if self.versioning else "Suspended"
 
 
 class QueueConfig(Section):
@@ -134,6 +155,13 @@ class RetryConfig(Section):
         )
 
 
+# A scheduled poller starts on the minute (no flexible window) and a start the scheduler could
+# not make is never retried: the next one is one poll interval away. Its execution's input.
+SCHEDULE_FLEXIBLE_WINDOW: Final = "OFF"
+SCHEDULE_RETRY_ATTEMPTS: Final = 0
+SCHEDULE_INPUT: Final = '{"trigger": "schedule"}'
+
+
 class DispatchConfig(Section):
     """The Step Functions dispatcher that drains the queue into the function, staggered."""
 
@@ -207,6 +235,23 @@ class DispatchConfig(Section):
     )
     tracing: bool = Field(True, description="X-Ray tracing of executions. Default true.")
 
+    @property
+    def logging_enabled(self) -> bool:
+        """The state machine logs (and its role may deliver logs) unless log_level is OFF."""
+        return self.log_level != "OFF"
+
+    @property
+    def schedule_expression(self) -> str:
+        """EventBridge Scheduler's rate expression: a poller every poll_interval_minutes."""
+        minutes = self.poll_interval_minutes
+        return f"rate({minutes} minute{'s' if minutes > 1 else ''})"
+
+    @property
+    def schedule_max_event_age_seconds(self) -> int:
+        """Seconds the scheduler keeps trying one start: one poll interval, after which the next
+        start is due anyway."""
+        return 60 * self.poll_interval_minutes
+
     def receive_ramp(self) -> list[int]:
         """Next receive size after a receive of i messages (index i): a lane starts with 1 and
         doubles up to batch_size, so a small burst is spread over every lane."""
@@ -252,6 +297,14 @@ class IamStatement(BaseModel):
     def document(self) -> dict[str, Any]:
         """The statement as IAM JSON, without unset keys."""
         return self.model_dump(exclude_none=True)
+
+
+# Lambda's log format: the runtime's lines (START, END, REPORT) and the handler's logging as JSON,
+# which Logs Insights queries by field.
+FUNCTION_LOG_FORMAT: Final = "JSON"
+# pulumi-aws's reserved_concurrent_executions for "no reserved concurrency" (0 would stop the
+# function from running at all).
+UNRESERVED_CONCURRENCY: Final = -1
 
 
 class FunctionConfig(Section):
@@ -326,6 +379,41 @@ class FunctionConfig(Section):
             "Default: none."
         ),
     )
+
+    @property
+    def provisioned(self) -> bool:
+        """The function has provisioned concurrency, fixed or scaled. It lives on the 'live'
+        alias (`naming.FUNCTION_ALIAS`), which the dispatcher then invokes."""
+        return self.provisioned_concurrency > 0 or self.scale_on_queue_depth
+
+    @property
+    def publish(self) -> bool:
+        """Publish a version on every change: the alias of provisioned concurrency needs one."""
+        return self.provisioned
+
+    @property
+    def initial_provisioned_concurrency(self) -> int:
+        """Provisioned concurrency set at deployment: the fixed value, or the scaling floor
+        (with scale_on_queue_depth, Application Auto Scaling owns the value afterwards)."""
+        return self.provisioned_concurrency or self.min_provisioned_concurrency
+
+    @property
+    def reserved_concurrent_executions(self) -> int:
+        """Reserved concurrency as deployed: the configured value, or unreserved."""
+        if self.reserved_concurrency is None:
+            return UNRESERVED_CONCURRENCY
+        return self.reserved_concurrency
+
+    @property
+    def tracing_mode(self) -> Literal["Active", "PassThrough"]:
+        """Lambda's X-Ray mode: Active samples and traces; PassThrough only forwards a caller's
+        trace header."""
+        return "Active" if self.tracing else "PassThrough"
+
+    @property
+    def scaling_messages_per_instance(self) -> int | None:
+        """Visible messages per provisioned instance the scaling tracks; None without scaling."""
+        return self.messages_per_instance if self.scale_on_queue_depth else None
 
     def handler_module_path(self) -> Path | None:
         """File that must hold the handler, relative to source_dir ('a.b.fn' -> a/b.py)."""

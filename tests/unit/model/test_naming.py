@@ -16,6 +16,7 @@ def test_every_name_is_derived_from_the_prefix() -> None:
         lease_queue="img-lease.fifo",
         runtime_layer="img-s3ep-runtime",
         function="img-processor",
+        function_alias="live",
         function_dlq="img-function-dlq",
         function_role="img-function-role",
         state_machine="img-dispatcher",
@@ -23,6 +24,7 @@ def test_every_name_is_derived_from_the_prefix() -> None:
         schedule="img-poll",
         scheduler_role="img-scheduler-role",
         rule="img-s3-events",
+        rule_target="queue",
         rule_dlq="img-rule-dlq",
         function_log_group="/aws/lambda/img-processor",
         dispatcher_log_group="/aws/vendedlogs/states/img-dispatcher",
@@ -34,6 +36,8 @@ def test_every_name_is_derived_from_the_prefix() -> None:
         firehose="img-splunk",
         firehose_role="img-firehose-role",
         firehose_log_group="/aws/kinesisfirehose/img-splunk",
+        firehose_log_stream="DestinationDelivery",
+        firehose_backup_prefix="img-splunk/",
         log_subscription_role="img-log-sub-role",
         log_subscription="img-splunk",
         prefix="img",
@@ -80,7 +84,8 @@ def test_each_limit_is_the_services_documented_maximum() -> None:
 
 def test_names_without_a_limit_are_the_ones_the_others_keep_short() -> None:
     # Log groups (512), the key alias (256), the scaling policy (256) and the subscription filter
-    # (512) are longer-limited than the roles (64) that already bound the prefix.
+    # (512) are longer-limited than the roles (64) that already bound the prefix; the alias, the
+    # rule's target id, the Firehose log stream and backup prefix are constants or short suffixes.
     unlimited = {f.name for f in fields(Names)} - set(NAME_LIMITS)
     assert unlimited == {
         "function_log_group",
@@ -90,6 +95,10 @@ def test_names_without_a_limit_are_the_ones_the_others_keep_short() -> None:
         "firehose_log_group",
         "log_subscription",
         "prefix",
+        "function_alias",
+        "rule_target",
+        "firehose_log_stream",
+        "firehose_backup_prefix",
     }
 
 
