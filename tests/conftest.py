@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +21,18 @@ AWS_ENVIRONMENT = {
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`aws` tests deploy into a real account, so they run only when `-m` names the marker
+    (`pytest -m aws`). `-m "not aws"` in addopts would not do: a `-m` on the command line
+    replaces the one in addopts, so `pytest -m "not emulator"` would select them again."""
+    if re.search(r"\baws\b", config.getoption("markexpr") or ""):
+        return
+    aws = [item for item in items if item.get_closest_marker("aws") is not None]
+    if aws:
+        config.hook.pytest_deselected(items=aws)
+        items[:] = [item for item in items if item.get_closest_marker("aws") is None]
 
 
 @pytest.fixture(autouse=True, scope="session")
