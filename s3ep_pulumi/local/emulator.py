@@ -236,18 +236,16 @@ def patched_seams(
     task = aws_sdk.StateTaskServiceAwsSdk
     original_sdk_call = task._eval_service_task
 
-    def sdk_call(
-        self: Any, env: Any, runtime_part: Any, parameters: dict[str, Any], credentials: Any
-    ) -> None:
+    def sdk_call(self: Any, normalised_parameters: dict[str, Any], **rest: Any) -> None:
         # The interpreter is about to call SQS: refuse the call as SQS would. The task's error
         # handling (`_from_error`) then names it as Step Functions does.
         resource = self.resource
         if sqs_faults is not None and resource.api_name == "sqs":
-            code = sqs_faults(resource.api_action, parameters)
+            code = sqs_faults(resource.api_action, normalised_parameters)
             if code is not None:
-                recorder.refused(SqsFault(resource.api_action, parameters, code))
+                recorder.refused(SqsFault(resource.api_action, normalised_parameters, code))
                 raise sqs_error(code, resource.api_action)
-        original_sdk_call(self, env, runtime_part, parameters, credentials)
+        original_sdk_call(self, normalised_parameters=normalised_parameters, **rest)
 
     original_invoke = LambdaSimpleBackend.invoke
     names = aws_sdk._SERVICE_ERROR_NAMES
