@@ -1,6 +1,6 @@
 """What tests share besides fixtures: configs that validate, the component evaluated under
-recording mocks, the event files under tests/events/, and EventBridge's input transformer and Step
-Functions' `StringMatches`, emulated for the pure tests of what the pipeline does to a message.
+recording mocks, the event files under tests/events/, and EventBridge's input transformer,
+emulated for the pure tests of what the pipeline does to a message.
 
 Import it as `from helpers import ...` (pytest puts tests/ on sys.path); conftest.py only
 registers fixtures.
@@ -100,18 +100,3 @@ def transform_input(event: Mapping[str, Any], paths: Mapping[str, str], template
         out.append(char)
         i += 1
     return "".join(out)
-
-
-def string_matches(value: str, pattern: str) -> bool:
-    """Step Functions' `StringMatches`: `*` matches any run of characters (`\\*` a literal `*`,
-    `\\\\` a literal backslash); everything else matches itself."""
-    regex = []
-    i = 0
-    while i < len(pattern):
-        if pattern[i] == "\\" and i + 1 < len(pattern):
-            regex.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        regex.append(".*" if pattern[i] == "*" else re.escape(pattern[i]))
-        i += 1
-    return re.fullmatch("".join(regex), value, re.DOTALL) is not None

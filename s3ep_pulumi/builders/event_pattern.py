@@ -9,9 +9,10 @@ from typing import Any
 
 DETAIL_TYPES = {"created": "Object Created", "deleted": "Object Deleted"}
 
-# The queue message body, byte for byte what EventBridge sends: {"s3_details": {...}}. Strings are
+# The queue message body EventBridge makes of an S3 event: {"s3_details": {...}}. Strings are
 # quoted placeholders (EventBridge escapes them); `object` is the S3 object record as JSON (key,
-# size, etag, version-id and sequencer, whichever the event carries).
+# size, etag, version-id and sequencer, whichever the event carries). The dispatcher reads the
+# body as JSON (the shim's `parse_body`): its spacing and key order do not matter.
 INPUT_PATHS = {
     "bucket": "$.detail.bucket.name",
     "key": "$.detail.object.key",
@@ -22,12 +23,6 @@ INPUT_PATHS = {
 INPUT_TEMPLATE = (
     '{"s3_details": {"bucket": "<bucket>", "key": "<key>", "event_type": "<event_type>", '
     '"event_time": "<event_time>", "object": <object>}}'
-)
-# What a message body must look like for the dispatcher to hand it to the function
-# (a Step Functions StringMatches pattern; `*` is the only wildcard).
-BODY_SHAPE = (
-    '{"s3_details": {"bucket": "*", "key": "*", "event_type": "*", "event_time": "*", '
-    '"object": {*}}}'
 )
 
 

@@ -3,24 +3,31 @@
 One execution (started by the schedule) does:
 
     Init -> Probe (queue empty? -> Idle) -> Offer + Take the lease (held? -> Busy)
-         -> Lanes: a Map of `max_concurrency` lanes -> Release the lease
+         -> Plan (each lane's first receive report) -> Lanes: a Map of `max_concurrency` lanes
+         -> Release the lease
 
 Each lane is a worker that invokes one message at a time, so at most `max_concurrency`
 invocations are ever in flight; the lease (one FIFO message group) keeps a second execution
 from running lanes at the same time. A lane loops:
 
-    Receive (1, 2, 4, ... up to batch_size) -> Batch (a Map, one message at a time) -> NextRound?
+    Clock + Fits (what it can still start?) -> Receive (1, 2, 4, ... up to batch_size)
+        -> Batch (a Map, one message at a time) -> DeleteSucceeded -> NextRound?
 
 and each message goes:
 
-    IsS3Event? -> Invoke (the shim paces the start to the lane's slot)
-        ok -> Succeeded (deleted with the batch)   failed / raised -> RetryLater
-        deferred -> Pace (Wait) -> Invoke          expired -> Release (visible again now)
-        malformed / not an S3 event -> Quarantine (to the DLQ) -> DeleteQuarantined
+    Invoke (the shim checks the body and paces the start to the lane's slot)
+        ok -> Succeeded (deleted with the batch)   failed / raised -> RetryLater -> Failed
+        deferred -> Pace (Wait) -> Invoke          expired -> Release (visible again with the
+        malformed -> Quarantine (to the DLQ)                  lane's ChangeMessageVisibilityBatch)
+                     -> DeleteQuarantined -> Quarantined
 
 A message is deleted only after its invocation succeeded. A failed one becomes visible again
 after `failed_retry_delay_seconds`, and the queue's redrive policy moves it to the DLQ after
-`max_receive_count` receives. Only JSONPath is used (JSONata needs a JVM in the emulator).
+`max_receive_count` receives. A lane receives only as many messages as it can still start
+before the start window closes (the shim's receive report), because every receive counts
+towards the DLQ. Every SQS call retries SQS's refusals; one that still fails ends only its own
+message's path (`Left`: the message is visible again after its visibility timeout) or its lane
+(`SqsFailed`), never the Map. Only JSONPath is used (JSONata needs a JVM in the emulator).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from s3ep_pulumi.builders.event_pattern import BODY_SHAPE
+from s3ep_pulumi.model import budget
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 
 State = dict[str, Any]
@@ -43,8 +50,19 @@ TRANSIENT_LAMBDA_ERRORS = [
     "Lambda.EC2ThrottledException",
     "Lambda.ResourceNotReadyException",
 ]
-TRANSIENT_SDK_ERRORS = ["Sqs.SdkClientException", "Sqs.SqsException", "States.Timeout"]
+# What SQS answers when it refuses a call for now, as Step Functions names the errors of its
+# AWS SDK integrations (`Sqs.<Code>Exception`, docs/aws-semantics.md F1 and S11); the SDK's
+# client-side and generic service errors; a task timeout.
+TRANSIENT_SQS_ERRORS = [
+    "Sqs.RequestThrottledException",
+    "Sqs.KmsThrottledException",
+    "Sqs.OverLimitException",
+    "Sqs.SdkClientException",
+    "Sqs.SqsException",
+    "States.Timeout",
+]
 LEASE_GROUP = "s3ep-lease"
+CATCH_ALL = ["States.ALL"]
 
 
 @dataclass(frozen=True)
@@ -68,13 +86,27 @@ def _retry(errors: list[str], attempts: int, interval: int, backoff: float, cap:
     }
 
 
-def _sqs(action: str, parameters: dict[str, Any], **fields: Any) -> State:
-    """An `aws-sdk:sqs` task, retried on transient SQS errors (1 + 2 + 4 s at most)."""
+def _sqs(
+    action: str, parameters: dict[str, Any], *, failed: str | None = None, **fields: Any
+) -> State:
+    """An `aws-sdk:sqs` task, retried on SQS's refusals with the backoff the timing model counts
+    (1 + 2 + 4 s at most). With `failed`, an error that outlives the retries goes there (with
+    `$.sqs_error`) instead of failing the scope."""
+    catch = [{"ErrorEquals": CATCH_ALL, "ResultPath": "$.sqs_error", "Next": failed}]
     return {
         "Type": "Task",
         "Resource": f"arn:aws:states:::aws-sdk:sqs:{action}",
         "Parameters": parameters,
-        "Retry": [_retry(TRANSIENT_SDK_ERRORS, 3, 1, 2.0, 4)],
+        "Retry": [
+            _retry(
+                TRANSIENT_SQS_ERRORS,
+                budget.SQS_RETRY_ATTEMPTS,
+                budget.SQS_RETRY_INTERVAL_SECONDS,
+                budget.SQS_RETRY_BACKOFF_RATE,
+                budget.SQS_RETRY_MAX_DELAY_SECONDS,
+            )
+        ],
+        **({"Catch": catch} if failed else {}),
         **fields,
     }
 
@@ -88,6 +120,7 @@ def _receive(
     found: str,
     empty: str,
     comment: str | None = None,
+    failed: str | None = None,
 ) -> dict[str, State]:
     """A receiveMessage task into `$.<into>.messages`, and the Choice that follows it."""
     fields = {"Comment": comment} if comment else {}
@@ -95,6 +128,7 @@ def _receive(
         name: _sqs(
             "receiveMessage",
             parameters,
+            failed=failed,
             ResultSelector={"messages.$": "$"},
             ResultPath=f"$.{into}",
             Next=check,
@@ -111,21 +145,18 @@ def _receive(
 
 
 def _message_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, State]:
-    """States run for one received message. Each path ends with {"expired": bool}."""
-    d, r = args.dispatch, args.dispatch.retry
+    """States run for one received message. Each path ends in a Pass that reports to the lane:
+    `report` (the lane's receive report: the shim's after a success, else the one the lane
+    had), and `delete`, or `expired` and `release`, when the message needs them."""
+    d = args.dispatch
     handle = {"QueueUrl": t.queue_url, "ReceiptHandle.$": "$.message.ReceiptHandle"}
     return {
-        "IsS3Event": {
-            "Type": "Choice",
-            "Comment": "Only bodies shaped by the rule's input transformer reach the function.",
-            "Choices": [
-                {"Variable": "$.message.Body", "StringMatches": BODY_SHAPE, "Next": "Invoke"}
-            ],
-            "Default": "Quarantine",
-        },
         "Invoke": {
             "Type": "Task",
-            "Comment": "The shim waits for the lane's start slot, then runs the handler.",
+            "Comment": (
+                "The shim checks the body (not an S3 event: `malformed`, the handler is not "
+                "called), waits for the lane's start slot, then runs the handler."
+            ),
             "Resource": "arn:aws:states:::lambda:invoke",
             "Parameters": {
                 "FunctionName": t.function_arn,
@@ -134,18 +165,8 @@ def _message_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[st
             "TimeoutSeconds": args.budget.invoke_task_timeout_seconds,
             "ResultSelector": {"payload.$": "$.Payload"},
             "ResultPath": "$.result",
-            "Retry": [
-                _retry(
-                    TRANSIENT_LAMBDA_ERRORS,
-                    r.max_attempts,
-                    r.interval_seconds,
-                    r.backoff_rate,
-                    r.max_delay_seconds,
-                )
-            ],
-            "Catch": [
-                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RetryLater"}
-            ],
+            "Retry": [_lambda_retry(args)],
+            "Catch": [{"ErrorEquals": CATCH_ALL, "ResultPath": "$.error", "Next": "RetryLater"}],
             "Next": "Outcome",
         },
         "Outcome": {
@@ -176,31 +197,28 @@ def _message_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[st
             "SecondsPath": "$.result.payload.wait_seconds",
             "Next": "Invoke",
         },
-        "Succeeded": {
-            "Type": "Pass",
-            "Comment": "Deleted with the lane's batch (one DeleteMessageBatch per receive).",
-            "Parameters": {
-                "expired": False,
-                "delete": {
-                    "Id.$": "$.message.MessageId",
-                    "ReceiptHandle.$": "$.message.ReceiptHandle",
-                },
-            },
-            "End": True,
-        },
+        "Succeeded": _report(
+            "Deleted with the lane's batch (one DeleteMessageBatch per receive).",
+            "$.result.payload.report",
+            delete={"Id.$": "$.message.MessageId", "ReceiptHandle.$": "$.message.ReceiptHandle"},
+        ),
         "RetryLater": _sqs(
             "changeMessageVisibility",
             {**handle, "VisibilityTimeout": d.failed_retry_delay_seconds},
+            failed="Left",
             Comment="Failed: kept, visible again after the retry delay (DLQ after max receives).",
-            ResultSelector={"expired": False},
-            End=True,
+            ResultPath=None,
+            Next="Failed",
         ),
-        "Release": _sqs(
-            "changeMessageVisibility",
-            {**handle, "VisibilityTimeout": 0},
-            Comment="Not started before the window closed: visible again at once.",
-            ResultSelector={"expired": True},
-            End=True,
+        "Failed": _report("Tried again after the retry delay."),
+        "Release": _report(
+            "Not started before the window closed: the lane makes it visible again at once.",
+            expired=True,
+            release={
+                "Id.$": "$.message.MessageId",
+                "ReceiptHandle.$": "$.message.ReceiptHandle",
+                "VisibilityTimeout": 0,
+            },
         ),
         "Quarantine": _sqs(
             "sendMessage",
@@ -211,28 +229,103 @@ def _message_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[st
                     "s3ep-reason": {"DataType": "String", "StringValue": "not an S3 event"}
                 },
             },
+            failed="Left",
             Comment="Not an S3 event: park it in the DLQ without running the handler.",
             ResultPath=None,
             Next="DeleteQuarantined",
         ),
         "DeleteQuarantined": _sqs(
-            "deleteMessage", handle, ResultSelector={"expired": False}, End=True
+            "deleteMessage", handle, failed="Left", ResultPath=None, Next="Quarantined"
+        ),
+        "Quarantined": _report("In the DLQ, deleted from the queue."),
+        "Left": _report(
+            "SQS kept refusing this message's call: it stays in the queue and is visible again "
+            "after its visibility timeout (a quarantined one may then reach the DLQ twice)."
         ),
     }
 
 
+def _report(comment: str, report: str = "$.report", **fields: Any) -> State:
+    """The last state of a message's path: what the lane needs from it."""
+    return {
+        "Type": "Pass",
+        "Comment": comment,
+        "Parameters": {**fields, "report.$": report},
+        "End": True,
+    }
+
+
+def _lambda_retry(args: S3EventProcessorArgs) -> State:
+    r = args.dispatch.retry
+    return _retry(
+        TRANSIENT_LAMBDA_ERRORS,
+        r.max_attempts,
+        r.interval_seconds,
+        r.backoff_rate,
+        r.max_delay_seconds,
+    )
+
+
+def _control(args: S3EventProcessorArgs) -> dict[str, Any]:
+    """What the shim needs to pace a lane and to report what it can still receive."""
+    d, b = args.dispatch, args.budget
+    return {
+        "lanes": d.max_concurrency,
+        "rate": d.rate_per_second,
+        "started.$": "$.started",
+        "start_by": b.start_window_seconds,
+        "lead": b.receive_lead_seconds,
+        "batch": d.batch_size,
+    }
+
+
 def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, State]:
-    """States of one lane: receive a batch, invoke it message by message, repeat."""
+    """States of one lane: receive what it can still start, invoke it message by message,
+    delete the successes, repeat."""
     d = args.dispatch
     rounds = args.budget.lane_rounds
     next_round: list[State] = [
-        {"Variable": "$.expired", "BooleanEquals": True, "Next": "WindowClosed"},
+        {"Variable": "$.expired", "BooleanEquals": True, "Next": "ReleaseUnstarted"},
+        {"Variable": "$.sqs_error", "IsPresent": True, "Next": "SqsFailed"},
     ]
     if rounds is not None:
         next_round.append(
             {"Variable": "$.round", "NumericGreaterThanEquals": rounds, "Next": "RoundsSpent"}
         )
     return {
+        "Clock": {
+            "Type": "Pass",
+            "Comment": "Now, and the last second at which `take` messages can still all start.",
+            "Parameters": {
+                "now.$": "$$.State.EnteredTime",
+                "limit.$": "States.ArrayGetItem($.report.cutoffs, States.MathAdd($.take, -1))",
+            },
+            "ResultPath": "$.clock",
+            "Next": "Fits",
+        },
+        "Fits": {
+            "Type": "Choice",
+            "Comment": (
+                "A receive counts towards the DLQ even if the message is never started: take "
+                "only what the lane can start before the window closes. The report's times are "
+                "whole seconds (YYYY-MM-DDTHH:MM:SS); EnteredTime adds a fraction and a zone, so "
+                "the string comparison holds only before that second."
+            ),
+            "Choices": [
+                {
+                    "Variable": "$.clock.now",
+                    "StringLessThanEqualsPath": "$.clock.limit",
+                    "Next": "Receive",
+                },
+                {
+                    "Variable": "$.clock.now",
+                    "StringLessThanEqualsPath": "$.report.cutoffs[0]",
+                    "Next": "One",
+                },
+            ],
+            "Default": "WindowClosed",
+        },
+        "One": {"Type": "Pass", "Result": 1, "ResultPath": "$.take", "Next": "Receive"},
         **_receive(
             "Receive",
             "AnyMessages",
@@ -244,6 +337,7 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
             into="received",
             found="Batch",
             empty="Drained",
+            failed="SqsFailed",
         ),
         "Batch": {
             "Type": "Map",
@@ -252,20 +346,20 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
             "MaxConcurrency": 1,
             "ItemSelector": {
                 "message.$": "$$.Map.Item.Value",
-                "control": {
-                    "lane.$": "$.lane",
-                    "lanes": d.max_concurrency,
-                    "rate": d.rate_per_second,
-                    "started.$": "$.started",
-                    "start_by": args.budget.start_window_seconds,
-                },
+                "report.$": "$.report",
+                "control": {**_control(args), "lane.$": "$.lane", "cycle.$": "$.report.cycle"},
             },
             "ItemProcessor": {
                 "ProcessorConfig": {"Mode": "INLINE"},
-                "StartAt": "IsS3Event",
+                "StartAt": "Invoke",
                 "States": _message_states(args, t),
             },
-            "ResultSelector": {"flags.$": "$[*].expired", "deletes.$": "$[*].delete"},
+            "ResultSelector": {
+                "flags.$": "$[*].expired",
+                "deletes.$": "$[*].delete",
+                "releases.$": "$[*].release",
+                "reports.$": "$[*].report",
+            },
             "ResultPath": "$.outcomes",
             "Next": "CountRound",
         },
@@ -277,7 +371,12 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
                 "round.$": "States.MathAdd($.round, 1)",
                 "take.$": "States.ArrayGetItem($.ramp, $.take)",
                 "ramp.$": "$.ramp",
+                "report.$": (
+                    "States.ArrayGetItem($.outcomes.reports, "
+                    "States.MathAdd(States.ArrayLength($.outcomes.reports), -1))"
+                ),
                 "expired.$": "States.ArrayContains($.outcomes.flags, true)",
+                "releases.$": "$.outcomes.releases",
                 "deletes.$": "$.outcomes.deletes",
                 "succeeded.$": "States.ArrayLength($.outcomes.deletes)",
             },
@@ -293,16 +392,30 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
         "DeleteSucceeded": _sqs(
             "deleteMessageBatch",
             {"QueueUrl": t.queue_url, "Entries.$": "$.deletes"},
+            failed="NextRound",
             Comment=(
                 "Only messages whose invocation succeeded. An entry SQS fails to delete "
-                "reappears and is processed again: a duplicate, never a loss."
+                "reappears and is processed again: a duplicate, never a loss. If SQS refuses "
+                "the whole call, the lane stops after this round."
             ),
             ResultPath=None,
             Next="NextRound",
         ),
-        "NextRound": {"Type": "Choice", "Choices": next_round, "Default": "Receive"},
+        "NextRound": {"Type": "Choice", "Choices": next_round, "Default": "Clock"},
+        "ReleaseUnstarted": _sqs(
+            "changeMessageVisibilityBatch",
+            {"QueueUrl": t.queue_url, "Entries.$": "$.releases"},
+            failed="WindowClosed",
+            Comment=(
+                "Messages the lane received but could not start before the window closed: "
+                "visible again at once (if SQS refuses, after their visibility timeout)."
+            ),
+            ResultPath=None,
+            Next="WindowClosed",
+        ),
         "Drained": _lane_end("drained"),
         "WindowClosed": _lane_end("window closed"),
+        "SqsFailed": _lane_end("sqs failed"),
         **({"RoundsSpent": _lane_end("rounds spent")} if rounds is not None else {}),
     }
 
@@ -328,10 +441,7 @@ def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[s
         "States": {
             "Init": {
                 "Type": "Pass",
-                "Parameters": {
-                    "started.$": "$$.State.EnteredTime",
-                    "lanes": list(range(d.max_concurrency)),
-                },
+                "Parameters": {"started.$": "$$.State.EnteredTime"},
                 "Next": "Probe",
             },
             "Probe": _sqs(
@@ -380,17 +490,37 @@ def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[s
                 "Type": "Pass",
                 "Parameters": {
                     "started.$": "$.started",
-                    "lanes.$": "$.lanes",
                     "token.$": "$.lease.messages.Messages[0]",
                 },
+                "Next": "Plan",
+            },
+            "Plan": {
+                "Type": "Task",
+                "Comment": (
+                    "Each lane's first receive report, assuming every handler runs its whole "
+                    "timeout; the lanes refine it as handlers return. The handler is not called."
+                ),
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {
+                    "FunctionName": targets.function_arn,
+                    "Payload": {"s3ep": {**_control(args), "plan": args.function.timeout}},
+                },
+                "TimeoutSeconds": args.budget.invoke_task_timeout_seconds,
+                "ResultSelector": {"lanes.$": "$.Payload.lanes"},
+                "ResultPath": "$.plan",
+                "Retry": [_lambda_retry(args)],
+                "Catch": [
+                    {"ErrorEquals": CATCH_ALL, "ResultPath": "$.error", "Next": "ReleaseAfterError"}
+                ],
                 "Next": "Lanes",
             },
             "Lanes": {
                 "Type": "Map",
-                "ItemsPath": "$.lanes",
+                "ItemsPath": "$.plan.lanes",
                 "MaxConcurrency": d.max_concurrency,
                 "ItemSelector": {
-                    "lane.$": "$$.Map.Item.Value",
+                    "lane.$": "$$.Map.Item.Value.lane",
+                    "report.$": "$$.Map.Item.Value.report",
                     "started.$": "$.started",
                     "round": 0,
                     "take": 1,
@@ -398,7 +528,7 @@ def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[s
                 },
                 "ItemProcessor": {
                     "ProcessorConfig": {"Mode": "INLINE"},
-                    "StartAt": "Receive",
+                    "StartAt": "Clock",
                     "States": lanes,
                 },
                 "ResultPath": "$.lanes",
@@ -427,8 +557,8 @@ def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[s
                 "Type": "Fail",
                 "Error": "s3ep.LanesFailed",
                 "Cause": (
-                    "A lane failed unexpectedly; its messages reappear after their visibility "
-                    "timeout."
+                    "The lanes could not be planned or a lane failed unexpectedly; messages it "
+                    "held reappear after their visibility timeout."
                 ),
             },
             "Busy": {

@@ -1,7 +1,7 @@
 """Run a captured processor in moto: S3 -> EventBridge -> SQS -> Step Functions -> handler.
 
 Everything is built from what the component declared (a `Capture`), never from a second copy of
-the wiring. Three seams of moto are adjusted so it behaves like AWS (see docs/dispatch.md):
+the wiring. These seams of moto are adjusted so it behaves like AWS (see docs/aws-semantics.md):
 
 - moto sends S3 events to rule targets without applying the target's input transformer (and
   without the `ingestion-time` its transformer needs); AWS applies it.
@@ -10,6 +10,12 @@ the wiring. Three seams of moto are adjusted so it behaves like AWS (see docs/di
 - moto's SQS receive is not atomic: two threads receiving at once can both take the same
   message (SQS hides a message from every other receiver the moment one receives it). Here
   receives are serialised; the long poll still waits without holding anyone up.
+- moto's Step Functions interpreter names the errors of `aws-sdk:sqs:*` tasks `sqs.<Name>Exception`;
+  AWS names them `Sqs.<Name>Exception` (so a Retry on `Sqs.RequestThrottledException` matches).
+  Here they get AWS's names.
+- moto's SQS never throttles. `patched_seams(sqs_faults=...)` fails chosen SQS calls of the state
+  machine as SQS does when it refuses them (`RequestThrottled`, `KmsThrottled`, `OverLimit`), at
+  the point where the interpreter calls SQS, so the task sees the error AWS reports.
 
 Use inside `moto.mock_aws(config=EMULATOR_CONFIG)`.
 """
@@ -20,6 +26,7 @@ import datetime
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,12 +40,34 @@ from s3ep_pulumi.model.sections import SCHEDULE_INPUT
 from s3ep_pulumi.runtime import s3ep_shim
 
 LONG_POLL_STEP_SECONDS = 0.05
+# SQS error codes the fault seam can answer with, and their messages. "Request is throttled." is
+# the message seen in AWS SDK traces of a throttled SQS call (docs/aws-semantics.md, S11); the
+# other two are the error shapes' descriptions in the SQS API model.
+SQS_FAULT_MESSAGES = {
+    "RequestThrottled": "Request is throttled.",
+    "KmsThrottled": "Amazon Web Services KMS throttles requests for the following conditions.",
+    "OverLimit": "The specified action violates a limit.",
+}
+# The HTTP status of those refusals in the same traces.
+SQS_FAULT_STATUS = 403
 EMULATOR_CONFIG: dict[str, Any] = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
 }
 
 Handler = Callable[[dict[str, Any], Any], Any]
+# (integration action, e.g. "receiveMessage"; the call's parameters) -> an SQS error code to fail
+# that call with (a key of SQS_FAULT_MESSAGES), or None to let it through.
+SqsFaults = Callable[[str, dict[str, Any]], str | None]
+
+
+@dataclass(frozen=True)
+class SqsFault:
+    """One SQS call of the state machine that the fault seam refused."""
+
+    action: str
+    parameters: dict[str, Any]
+    code: str
 
 
 @dataclass
@@ -61,6 +90,7 @@ class Recorder:
 
     invocations: list[Invocation] = field(default_factory=list)
     throttles: int = 0
+    sqs_faults: list[SqsFault] = field(default_factory=list)  # SQS calls the seam refused
     invokes: int = 0  # every invocation that reached the shim
     invoke_seconds: float = 0.0  # their total run time, pacing sleeps included
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -81,6 +111,10 @@ class Recorder:
     def throttled(self) -> None:
         with self._lock:
             self.throttles += 1
+
+    def refused(self, fault: SqsFault) -> None:
+        with self._lock:
+            self.sqs_faults.append(fault)
 
     def starts(self) -> list[float]:
         return sorted(i.start for i in self.invocations)
@@ -119,15 +153,22 @@ class Recorder:
 
 @contextmanager
 def patched_seams(
-    handler: Handler, throttle: Callable[[dict[str, Any]], bool] | None = None
+    handler: Handler,
+    throttle: Callable[[dict[str, Any]], bool] | None = None,
+    sqs_faults: SqsFaults | None = None,
 ) -> Iterator[Recorder]:
     """Route moto's Lambda invokes through the shim to `handler`, and apply input transformers
     to S3 events. `throttle(payload)` true answers that invoke as Lambda does when the function
-    is out of concurrency (TooManyRequestsException), before anything runs."""
+    is out of concurrency (TooManyRequestsException), before anything runs. A code from
+    `sqs_faults(action, parameters)` fails that SQS call of the state machine as SQS would, so
+    its task fails with `Sqs.<Code>Exception`; every refusal is recorded."""
     from moto.awslambda.exceptions import LambdaClientError
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.events.models import Rule
     from moto.sqs.models import SQSBackend
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk as aws_sdk,
+    )
 
     recorder = Recorder()
 
@@ -193,16 +234,47 @@ def patched_seams(
                 return found
             time.sleep(LONG_POLL_STEP_SECONDS)
 
+    task = aws_sdk.StateTaskServiceAwsSdk
+    original_sdk_call = task._eval_service_task
+
+    def sdk_call(self: Any, normalised_parameters: dict[str, Any], **rest: Any) -> None:
+        # The interpreter is about to call SQS: refuse the call as SQS would. The task's error
+        # handling (`_from_error`) then names it as Step Functions does.
+        resource = self.resource
+        if sqs_faults is not None and resource.api_name == "sqs":
+            code = sqs_faults(resource.api_action, normalised_parameters)
+            if code is not None:
+                recorder.refused(SqsFault(resource.api_action, normalised_parameters, code))
+                raise sqs_error(code, resource.api_action)
+        original_sdk_call(self, normalised_parameters=normalised_parameters, **rest)
+
     original_invoke = LambdaSimpleBackend.invoke
+    names = aws_sdk._SERVICE_ERROR_NAMES
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign,assignment]
     Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
     SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+    task._eval_service_task = sdk_call  # type: ignore[method-assign,assignment]
+    aws_sdk._SERVICE_ERROR_NAMES = {**names, "sqs": "Sqs"}  # Step Functions' spelling
     try:
         yield recorder
     finally:
         LambdaSimpleBackend.invoke = original_invoke  # type: ignore[method-assign]
         Rule.send_to_targets = original_send  # type: ignore[method-assign]
         SQSBackend.receive_message = original_receive  # type: ignore[method-assign]
+        task._eval_service_task = original_sdk_call  # type: ignore[method-assign]
+        aws_sdk._SERVICE_ERROR_NAMES = names
+
+
+def sqs_error(code: str, action: str) -> Exception:
+    """The exception boto3 raises when SQS refuses `action` with `code` (e.g. RequestThrottled),
+    as the SDK integration would receive it."""
+    response: Any = {
+        "Error": {"Code": code, "Message": SQS_FAULT_MESSAGES[code]},
+        "ResponseMetadata": {"HTTPStatusCode": SQS_FAULT_STATUS, "RequestId": str(uuid.uuid4())},
+    }
+    error_class = boto3.client("sqs").exceptions.from_code(code)
+    error: Exception = error_class(response, action[0].upper() + action[1:])
+    return error
 
 
 @dataclass

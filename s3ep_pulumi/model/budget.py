@@ -20,16 +20,33 @@ from s3ep_pulumi.runtime.s3ep_shim import DEFER_AFTER_SECONDS, TOLERANCE_FRACTIO
 if TYPE_CHECKING:
     from s3ep_pulumi.model.args import S3EventProcessorArgs
 
+# How every SQS task of the dispatcher retries SQS's refusals (throttling and the like): 3 retries
+# after 1, 2 and 4 s at most (full jitter), so one SQS call can take SQS_RETRY_WORST_SECONDS
+# of backoff before it gives up.
+SQS_RETRY_ATTEMPTS = 3
+SQS_RETRY_INTERVAL_SECONDS = 1
+SQS_RETRY_BACKOFF_RATE = 2.0
+SQS_RETRY_MAX_DELAY_SECONDS = 4
+SQS_RETRY_WORST_SECONDS = sum(
+    min(SQS_RETRY_INTERVAL_SECONDS * SQS_RETRY_BACKOFF_RATE**k, SQS_RETRY_MAX_DELAY_SECONDS)
+    for k in range(SQS_RETRY_ATTEMPTS)
+)
+# Seconds of latency one SQS call (all its attempts) may add beyond its backoff.
+SQS_CALL_LATENCY_SECONDS = 3
 # Seconds the dispatcher itself may spend around one message beyond the function's run time:
 # state transitions, the SQS and Lambda API calls and their latency. Generous on purpose: a
 # visibility timeout that is too short makes a message visible again while it is still being
-# processed, and it is then processed twice.
+# processed, and it is then processed twice. It also covers the three SQS calls at the end of
+# an execution (a lane's batch delete and release, the lease's release), retries included.
 DISPATCH_OVERHEAD_SECONDS = 30
 # Seconds Lambda itself may add to a run (cold start, network) beyond the function's timeout.
 INVOKE_LATENCY_SECONDS = 5
-# Seconds one message's bookkeeping may take after its invocation: the delete or visibility
-# change, with its retries (1 + 2 + 4 s of backoff) and latency.
-MESSAGE_OVERHEAD_SECONDS = 10
+# Seconds one message's bookkeeping may take after its invocation: its visibility change, with
+# every retry and latency.
+MESSAGE_OVERHEAD_SECONDS = SQS_RETRY_WORST_SECONDS + SQS_CALL_LATENCY_SECONDS
+# Seconds from a lane's decision to receive to the first call of the shim for what it received,
+# beyond the long-poll wait: the receive's latency, the Map starting, the Lambda call.
+RECEIVE_MARGIN_SECONDS = 1.0
 # Bytes an SQS message adds to the state payload beyond its body: receipt handle (~400 B),
 # message id, MD5 and attributes, with room to spare.
 MESSAGE_ENVELOPE_BYTES = 2_048
@@ -41,13 +58,16 @@ LEASE_MARGIN_SECONDS = 60
 HISTORY_BUDGET_SHARE = 0.8
 # STANDARD history events, worst cases, from the definition's longest paths (each state entered
 # and exited: 2; each task attempt scheduled/started/ended: 3; an SQS task retries 3 times).
-# tests/test_dispatcher.py checks a measured history against them.
-SQS_TASK_EVENTS_WORST = 2 + 3 * 4
-# per execution: Init, Probe, HasWork, Offer, Take, Leased, Hold, Lanes, ReleaseLease, Done
+# tests/emulator/test_dispatcher.py checks a measured history against them.
+SQS_TASK_EVENTS_WORST = 2 + 3 * (SQS_RETRY_ATTEMPTS + 1)
+# per execution: the execution's own 2, Init, Probe, HasWork, Offer, Take, Leased, Hold, Lanes
+# (Map events), ReleaseLease, Done; Plan (a Lambda task) is added with its retries
 HISTORY_EVENTS_FIXED = 2 + 2 + SQS_TASK_EVENTS_WORST * 4 + 2 * 5 + 6
-# per lane round: Receive, AnyMessages, Batch (4 Map events), CountRound, AnySucceeded,
-# DeleteSucceeded, NextRound
-HISTORY_EVENTS_PER_ROUND = 2 * SQS_TASK_EVENTS_WORST + 2 + 4 + 2 + 2 + 2
+# per lane: its Map iteration, ReleaseUnstarted, its last state (Drained, WindowClosed, ...)
+HISTORY_EVENTS_PER_LANE = 2 + SQS_TASK_EVENTS_WORST + 2
+# per lane round: Clock, Fits, One, Receive, AnyMessages, Batch (4 Map events), CountRound,
+# AnySucceeded, DeleteSucceeded, NextRound
+HISTORY_EVENTS_PER_ROUND = 3 * 2 + 2 * SQS_TASK_EVENTS_WORST + 2 + 4 + 2 + 2 + 2
 # Smallest start window worth running an execution for.
 MIN_START_WINDOW_SECONDS = 10
 
@@ -86,10 +106,15 @@ class Budget:
     invoke_task_timeout_seconds: int
     """TimeoutSeconds of the dispatcher's Invoke task: the deployed timeout plus Lambda's own
     latency, so Step Functions gives up only on an invocation Lambda has already ended."""
+    receive_lead_seconds: float
+    """Longest from a lane's decision to receive until the shim is called for the first message
+    received: the long-poll wait plus RECEIVE_MARGIN_SECONDS. The shim's receive report keeps
+    it free before the window closes."""
     history_events_per_message_worst: int
-    """History events one received message can add: its Map iteration (2), IsS3Event (2),
-    Invoke twice (a deferral) with every Lambda attempt, Outcome twice, Pace, and its final SQS
-    task with every retry."""
+    """History events one received message can add, on its longest path: its Map iteration
+    (2), Invoke twice (a deferral) with every Lambda attempt, Outcome twice, Pace, RetryLater
+    with every retry and Failed; or Invoke, Outcome, Quarantine, DeleteQuarantined and
+    Quarantined, when Lambda is retried less than twice."""
     lane_rounds: int | None
     """Full receives per lane per STANDARD execution, so its history stays within
     HISTORY_BUDGET_SHARE of the limit. None for EXPRESS (the start window bounds it)."""
@@ -128,7 +153,11 @@ class Budget:
             + (r.max_delay_seconds if r.max_attempts else 0)
             + DISPATCH_OVERHEAD_SECONDS
         )
-        per_message = 2 + 2 + 2 * (2 + 3 * (r.max_attempts + 1)) + 2 * 2 + 2 + SQS_TASK_EVENTS_WORST
+        invoke_events = 2 + 3 * (r.max_attempts + 1)
+        per_message = max(
+            2 + 2 * invoke_events + 2 * 2 + 2 + SQS_TASK_EVENTS_WORST + 2,
+            2 + invoke_events + 2 + 2 * SQS_TASK_EVENTS_WORST + 2,
+        )
         configured = args.queue.visibility_timeout_seconds
         partial = cls(
             lambda_timeout_seconds=lambda_timeout,
@@ -145,11 +174,14 @@ class Budget:
                 d.max_execution_seconds + 2 * LEASE_MARGIN_SECONDS,
             ),
             invoke_task_timeout_seconds=lambda_timeout + INVOKE_LATENCY_SECONDS,
+            receive_lead_seconds=d.receive_wait_seconds + RECEIVE_MARGIN_SECONDS,
             history_events_per_message_worst=per_message,
             lane_rounds=None,
             lane_batch_bytes=d.batch_size
             * (args.queue.max_message_size_bytes + MESSAGE_ENVELOPE_BYTES),
-            history_events_fixed=HISTORY_EVENTS_FIXED + 2 * d.max_concurrency,
+            history_events_fixed=HISTORY_EVENTS_FIXED
+            + invoke_events
+            + HISTORY_EVENTS_PER_LANE * d.max_concurrency,
         )
         if d.workflow_type != "STANDARD":
             return partial

@@ -4,7 +4,7 @@ Packaged at the root of the function's zip (standard library only). The dispatch
 with a control block and the queue message body:
 
     {"body": "<the SQS message body>", "s3ep": {"lane": 2, "lanes": 10, "rate": 10.0,
-                                             "started": "<ISO time>", "start_by": 83}}
+        "started": "<ISO time>", "start_by": 83, "lead": 3.0, "batch": 10, "cycle": 0.6}}
 
 and it answers with an outcome the state machine branches on:
 
@@ -16,6 +16,14 @@ and it answers with an outcome the state machine branches on:
     expired   the execution's start window is over                -> release the message
 
 A handler that raises is re-raised: Lambda reports it, the dispatcher catches it.
+
+With `ok` comes the lane's receive `report`: for k = 1 .. batch, the last second (UTC,
+"YYYY-MM-DDTHH:MM:SS") at which the lane can still receive k messages and start every one of them
+before the window closes, given its pacing and this handler's duration. The lane compares the
+time with it before each receive (a receive counts towards the DLQ even if the message is never
+started, docs/dispatch.md). Once per execution, before the lanes start, the dispatcher asks for
+every lane's first report with `"plan": <seconds a handler may run>` and no body: the answer is
+`planned`, with one report per lane, assuming every handler runs that long.
 
 Pacing: starts live on a grid of 1/rate seconds counted from the Unix epoch; lane j of N owns the
 grid points n with n % N == j, so two lanes never share a point, across executions too. A lane
@@ -40,6 +48,10 @@ CONTROL_KEY = "s3ep"
 DEFER_AFTER_SECONDS = 1.2  # longer waits are done by Step Functions, not billed Lambda time
 LAUNCH_MARGIN_SECONDS = 0.2  # Step Functions wakes this much before the slot, then we sleep
 TOLERANCE_FRACTION = 0.25  # a start this many grid steps late still counts as on its slot
+# The dispatcher's own time per message between two handler calls of a lane (state transitions,
+# the Lambda call's latency): generous, because a lane that receives a message it then cannot
+# start spends one of the message's receives.
+STEP_SECONDS = 0.5
 REQUIRED_DETAILS = ("bucket", "key", "event_type")
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -56,6 +68,62 @@ def next_slot(now: float, lane: int, lanes: int, rate: float) -> float:
     n = math.ceil(earliest / step - 1e-9)
     n += (lane - n) % lanes
     return n * step
+
+
+def last_slot(end: float, lane: int, lanes: int, rate: float) -> float:
+    """Epoch time of the lane's last grid point not after `end`."""
+    step = 1.0 / rate
+    n = math.floor(end / step + 1e-9)
+    n -= (n - lane) % lanes
+    return n * step
+
+
+def _second(epoch: float) -> str:
+    """The whole second at or before `epoch`, as "YYYY-MM-DDTHH:MM:SS" (UTC). Step Functions'
+    `$$.State.EnteredTime` starts with the same digits, so comparing the two as strings says
+    whether that time is before this second: `now <= cutoff` only if now's second is earlier,
+    which errs on the early side by less than a second."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(math.floor(epoch)))
+
+
+def receive_cutoffs(control: dict[str, Any], cycle: float, lane: int) -> list[str]:
+    """Index k - 1: the last second at which `lane` can receive k messages and start each one
+    before the start window closes, if every message takes `cycle` seconds of the lane's time.
+    A receive takes up to `lead` seconds before the first call reaches the shim; with a rate,
+    message i starts on the lane's grid, ceil(cycle / period) lane periods after message i - 1."""
+    end = _epoch(control["started"]) + float(control["start_by"])
+    lead, batch, rate = float(control["lead"]), int(control["batch"]), control.get("rate")
+    if rate:
+        lanes = int(control["lanes"])
+        period = lanes / float(rate)
+        per_message = period * max(1, math.ceil(cycle / period - 1e-9))
+        latest = last_slot(end, lane, lanes, float(rate)) - lead
+    else:
+        per_message, latest = cycle, end - lead
+    return [_second(latest - k * per_message) for k in range(batch)]
+
+
+def receive_report(control: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """The lane's receive report after a handler that ran `seconds`. The lane's estimate of a
+    message's cost falls by at most half per message, so one quick call after slow ones does not
+    make the lane over-receive."""
+    cycle = max(seconds + STEP_SECONDS, float(control.get("cycle") or 0.0) / 2)
+    return {"cutoffs": receive_cutoffs(control, cycle, int(control["lane"])), "cycle": cycle}
+
+
+def plan(control: dict[str, Any]) -> dict[str, Any]:
+    """Every lane's first receive report, before any handler ran: each may take `plan` s."""
+    cycle = float(control["plan"]) + STEP_SECONDS
+    return {
+        "outcome": "planned",
+        "lanes": [
+            {
+                "lane": lane,
+                "report": {"cutoffs": receive_cutoffs(control, cycle, lane), "cycle": cycle},
+            }
+            for lane in range(int(control["lanes"]))
+        ],
+    }
 
 
 def parse_body(body: Any) -> dict[str, Any]:
@@ -99,6 +167,8 @@ def dispatch(
 ) -> dict[str, Any]:
     """Pace, validate and run one message; see the module docstring for the outcomes."""
     control = event.get(CONTROL_KEY) or {}
+    if control.get("plan") is not None:
+        return plan(control)
     try:
         payload = parse_body(event.get("body"))
     except Malformed as error:
@@ -126,6 +196,7 @@ def dispatch(
         slot_end = slot + TOLERANCE_FRACTION / float(rate)
 
     details = payload["s3_details"]
+    began = clock()
     try:
         result = _run(handler, payload, context, clock, sleep, slot_end)
     except Exception as error:
@@ -152,7 +223,9 @@ def dispatch(
             }
         )
         return {"outcome": "failed", "statusCode": code, "result": result}
-    return {"outcome": "ok", "result": result}
+    if "lead" not in control:  # not invoked by a lane that receives by the report
+        return {"outcome": "ok", "result": result}
+    return {"outcome": "ok", "result": result, "report": receive_report(control, clock() - began)}
 
 
 def _run(

@@ -27,6 +27,7 @@ from s3ep_pulumi.local.emulator import (
     EMULATOR_CONFIG,
     Emulated,
     Recorder,
+    SqsFaults,
     materialise,
     patched_seams,
 )
@@ -55,9 +56,13 @@ def pipeline(
     raw: dict[str, Any],
     handler: Callable[[dict[str, Any], Any], Any],
     throttle: Callable[[dict[str, Any]], bool] | None = None,
+    sqs_faults: SqsFaults | None = None,
 ) -> Iterator[tuple[Emulated, Recorder]]:
     capture = evaluate(raw)
-    with mock_aws(config=EMULATOR_CONFIG), patched_seams(handler, throttle) as recorder:
+    with (
+        mock_aws(config=EMULATOR_CONFIG),
+        patched_seams(handler, throttle, sqs_faults) as recorder,
+    ):
         yield materialise(capture), recorder
 
 
@@ -83,6 +88,25 @@ def sleeping(seconds: float) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
 
 def keys(n: int, prefix: str = "uploads/") -> list[str]:
     return [f"{prefix}{i:03d}.jpg" for i in range(n)]
+
+
+def visible(queue_url: str) -> int:
+    attributes = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
+def drain(queue_url: str) -> list[str]:
+    """Receive and delete everything visible in a queue; the object keys of the bodies."""
+    sqs, out = boto3.client("sqs"), []
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
+        "Messages", []
+    ):
+        for m in messages:
+            out.append(json.loads(m["Body"])["s3_details"]["key"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+    return out
 
 
 # --- 1. concurrency -------------------------------------------------------------------------------
@@ -242,6 +266,40 @@ def test_a_message_that_is_not_an_s3_event_is_dead_lettered_without_running_the_
     }
 
 
+def test_the_gate_reads_the_body_as_json_so_spacing_and_key_order_do_not_matter() -> None:
+    with pipeline(settings(), sleeping(0)) as (emu, rec):
+        sqs = boto3.client("sqs")
+        upload(emu, ["uploads/real.jpg"])
+        (real,) = sqs.receive_message(QueueUrl=emu.queue_url)["Messages"]
+        sqs.delete_message(QueueUrl=emu.queue_url, ReceiptHandle=real["ReceiptHandle"])
+        event = json.loads(real["Body"])
+
+        def variant(key: str) -> dict[str, Any]:
+            return {"s3_details": {**event["s3_details"], "key": key}}
+
+        reordered = {
+            "s3_details": dict(reversed(variant("uploads/reordered.jpg")["s3_details"].items()))
+        }
+        bodies = [
+            json.dumps(variant("uploads/compact.jpg"), separators=(",", ":")),  # no spaces
+            json.dumps(reordered, indent=2),  # other key order, new lines
+            "hello",  # not JSON
+            json.dumps({"detail": event["s3_details"]}),  # JSON, but no s3_details
+        ]
+        for body in bodies:
+            sqs.send_message(QueueUrl=emu.queue_url, MessageBody=body)
+        poll(emu)
+        assert emu.counts() == {"queue": 0, "dlq": 2}
+        dead = sqs.receive_message(
+            QueueUrl=emu.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        )["Messages"]
+    assert sorted(rec.keys()) == ["uploads/compact.jpg", "uploads/reordered.jpg"]
+    assert sorted(m["Body"] for m in dead) == sorted(bodies[2:])
+    assert {m["MessageAttributes"]["s3ep-reason"]["StringValue"] for m in dead} == {
+        "not an S3 event"
+    }
+
+
 # --- 5. retries -----------------------------------------------------------------------------------
 
 
@@ -250,6 +308,8 @@ def test_throttled_invocations_are_retried_with_backoff_and_not_counted_as_failu
     lock = threading.Lock()
 
     def throttle(payload: dict[str, Any]) -> bool:
+        if "body" not in payload:  # the execution's Plan: no message
+            return False
         key = json.loads(payload["body"])["s3_details"]["key"]
         with lock:
             throttled[key] += 1
@@ -264,6 +324,82 @@ def test_throttled_invocations_are_retried_with_backoff_and_not_counted_as_failu
         assert emu.counts() == {"queue": 0, "dlq": 0}
     assert sorted(rec.keys()) == keys(4)  # each handler ran once, after two throttles
     assert rec.throttles == 8
+
+
+def test_sqs_refusals_are_retried_and_one_that_outlives_its_retries_ends_only_its_own_path() -> (
+    None
+):
+    # GIVEN SQS refusing the state machine's calls as it does under load (RequestThrottled):
+    # - the first 7 receives of the queue: with 2 lanes, one lane's first receive fails 4 times
+    #   (all its retries) and the other's 3 times (its 4th attempt goes through);
+    # - the visibility change of the first failed message, every attempt; of the others, once;
+    # - the second delete batch, every attempt; the others, once;
+    # - the lease's release, once.
+    lock = threading.Lock()
+    seen: Counter[str] = Counter()
+    first: dict[str, Any] = {}
+
+    def refuse(action: str, parameters: dict[str, Any]) -> str | None:
+        with lock:
+            if action == "receiveMessage" and parameters["QueueUrl"] == emu.queue_url:
+                seen[action] += 1
+                return "RequestThrottled" if seen[action] <= 7 else None
+            if action == "changeMessageVisibility":
+                handle = parameters["ReceiptHandle"]
+                first.setdefault(action, handle)
+                seen[handle] += 1
+                return "RequestThrottled" if handle == first[action] or seen[handle] == 1 else None
+            if action == "deleteMessageBatch":
+                batch = ",".join(sorted(e["Id"] for e in parameters["Entries"]))
+                seen[batch] += 1
+                batches = first.setdefault(action, [])
+                if batch not in batches:
+                    batches.append(batch)
+                return "RequestThrottled" if batches.index(batch) == 1 or seen[batch] == 1 else None
+            if action == "deleteMessage" and parameters["QueueUrl"] == emu.lease_url:
+                seen[action] += 1
+                return "RequestThrottled" if seen[action] == 1 else None
+            return None
+
+    def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"statusCode": 500 if "bad" in event["s3_details"]["key"] else 200}
+
+    good, bad = keys(12), ["uploads/bad-0.jpg", "uploads/bad-1.jpg"]
+    raw = settings(dispatch={"max_concurrency": 2, "batch_size": 2}, queue={"max_receive_count": 3})
+    with pipeline(raw, answer, sqs_faults=refuse) as (emu, rec):
+        upload(emu, good + bad)
+        # WHEN pollers run until only messages whose own SQS call was refused are left
+        ends: list[dict[str, Any]] = []
+        while visible(emu.queue_url) and len(ends) < 4:
+            ends.append(poll(emu))
+        left = emu.counts()
+        dead = drain(emu.dlq_url)
+        failures = [
+            e["taskFailedEventDetails"]
+            for end in ends
+            for e in emu.history(end["executionArn"])
+            if e["type"] == "TaskFailed"
+        ]
+    # THEN every execution ended normally; in the first, one lane stopped at its refused
+    # receive and the other at its refused delete, and neither failed the Map
+    lanes = [lane["ended"] for end in ends for lane in json.loads(end["output"])["lanes"]]
+    assert lanes[:2] == ["sqs failed", "sqs failed"]
+    assert set(lanes[2:]) == {"drained"}
+    assert {f["error"] for f in failures} == {"Sqs.RequestThrottledException"}
+    assert failures[0]["cause"].startswith(
+        "Request is throttled. (Service: Sqs, Status Code: 403, Request ID: "
+    )
+    assert Counter(f.action for f in rec.sqs_faults)["receiveMessage"] == 7
+    # nothing is lost: each good message succeeded, and the only ones still in flight are the
+    # refused delete batch (they succeeded; they are processed again after their visibility
+    # timeout) and the failed message whose visibility change was refused (tried again then)
+    assert {i.key for i in rec.invocations if i.succeeded} == set(good)
+    refused_batch = first["deleteMessageBatch"][1].split(",")
+    assert left == {"queue": len(refused_batch) + 1, "dlq": 1}
+    # the DLQ holds only a message the handler failed max_receive_count times
+    (dead_key,) = dead
+    assert dead_key in bad
+    assert Counter(rec.keys())[dead_key] == 3
 
 
 # --- 6. limits ------------------------------------------------------------------------------------
@@ -295,10 +431,57 @@ def test_a_backlog_larger_than_one_execution_ends_in_time_and_the_next_poller_ca
     assert sorted(rec.keys()) == keys(40)  # released messages were processed once, later
 
 
+@pytest.mark.parametrize(
+    ("rate", "max_receive_count", "failing"),
+    [(None, 1, ()), (4.0, 1, ()), (None, 2, (1, 2, 3))],
+    ids=["no-rate", "rate", "failing-keys"],
+)
+def test_a_long_backlog_spends_no_receive_on_a_message_a_lane_cannot_start(
+    rate: float | None, max_receive_count: int, failing: tuple[int, ...]
+) -> None:
+    # GIVEN more messages than one execution can start, and a start window of 10 s
+    raw = settings(
+        queue={"max_receive_count": max_receive_count},
+        dispatch={
+            "max_concurrency": 2,
+            "batch_size": 4,
+            "rate_per_second": rate,
+            "max_execution_seconds": 54 if rate else 52,  # the tail counts the slot wait
+            "retry": {"max_delay_seconds": 1},
+        },
+    )
+    assert S3EventProcessorArgs.model_validate(raw).budget.start_window_seconds == 10
+    work = keys(60 if rate else 80)
+    bad = {k for i, k in enumerate(work) if i % 4 in failing}
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        time.sleep(0.05 if rate else 0.2)
+        if event["s3_details"]["key"] in bad:
+            raise RuntimeError("downstream refused it")
+        return {"statusCode": 200}
+
+    # WHEN pollers run until the queue is empty
+    with pipeline(raw, handler) as (emu, rec):
+        upload(emu, work)
+        polls = 0
+        while emu.counts()["queue"] and polls < 8:
+            poll(emu)
+            polls += 1
+        dead = drain(emu.dlq_url)
+        assert emu.counts() == {"queue": 0, "dlq": 0}
+    # THEN it took more than one execution, and a message reached the DLQ only after the handler
+    # failed it max_receive_count times: no receive was spent on a message left unstarted
+    assert polls >= 2
+    assert sorted(dead) == sorted(bad)
+    assert Counter(rec.keys()) == {k: max_receive_count if k in bad else 1 for k in work}
+
+
 def test_standard_history_per_message_stays_within_the_planned_worst_case() -> None:
     throttled: Counter[str] = Counter()
 
     def throttle(payload: dict[str, Any]) -> bool:
+        if "body" not in payload:  # the execution's Plan: no message
+            return False
         key = json.loads(payload["body"])["s3_details"]["key"]
         throttled[key] += 1
         return throttled[key] <= 1

@@ -64,29 +64,81 @@ def test_every_state_is_reachable_and_every_transition_stays_in_its_scope(
 
 def test_lanes_invoke_one_message_at_a_time_and_run_max_concurrency_at_once() -> None:
     machine = build(max_concurrency=7, rate_per_second=3.5, batch_size=4)
-    assert machine["States"]["Init"]["Parameters"]["lanes"] == list(range(7))
+    control = {
+        "lanes": 7,
+        "rate": 3.5,
+        "started.$": "$.started",
+        "start_by": 240 - 128,  # the tail counts the 2 s the shim may wait for a slot
+        "lead": 2 + 1.0,  # the long poll and the receive's margin
+        "batch": 4,
+    }
+    # one report per lane, planned by the shim for a handler running its whole timeout
+    plan = machine["States"]["Plan"]
+    assert plan["Parameters"]["Payload"] == {"s3ep": {**control, "plan": 60}}
     lanes = machine["States"]["Lanes"]
+    assert lanes["ItemsPath"] == "$.plan.lanes"
     assert lanes["MaxConcurrency"] == 7
     lane = lanes["ItemProcessor"]["States"]
+    assert lanes["ItemProcessor"]["StartAt"] == "Clock"
     assert lane["Receive"]["Parameters"]["MaxNumberOfMessages.$"] == "$.take"
     assert lanes["ItemSelector"]["take"] == 1
     # a lane's receives grow 1, 2, 4, 4, ...: a small burst reaches every lane
     assert lanes["ItemSelector"]["ramp"] == [1, 2, 4, 4, 4]
     assert lane["Batch"]["MaxConcurrency"] == 1
     assert lane["Batch"]["ItemSelector"]["control"] == {
+        **control,
         "lane.$": "$.lane",
-        "lanes": 7,
-        "rate": 3.5,
-        "started.$": "$.started",
-        "start_by": 240 - 128,  # the tail counts the 2 s the shim may wait for a slot
+        "cycle.$": "$.report.cycle",
     }
+
+
+def test_a_lane_receives_only_what_it_can_still_start() -> None:
+    lane = build(batch_size=4)["States"]["Lanes"]["ItemProcessor"]["States"]
+    assert lane["Clock"]["Parameters"]["limit.$"] == (
+        "States.ArrayGetItem($.report.cutoffs, States.MathAdd($.take, -1))"
+    )
+    assert lane["Fits"]["Choices"] == [
+        {"Variable": "$.clock.now", "StringLessThanEqualsPath": "$.clock.limit", "Next": "Receive"},
+        {
+            "Variable": "$.clock.now",
+            "StringLessThanEqualsPath": "$.report.cutoffs[0]",
+            "Next": "One",
+        },
+    ]
+    assert lane["Fits"]["Default"] == "WindowClosed"
+    assert lane["One"] == {"Type": "Pass", "Result": 1, "ResultPath": "$.take", "Next": "Receive"}
+    # the newest report of a round is its last message's
+    assert lane["CountRound"]["Parameters"]["report.$"] == (
+        "States.ArrayGetItem($.outcomes.reports, "
+        "States.MathAdd(States.ArrayLength($.outcomes.reports), -1))"
+    )
+    iteration = lane["Batch"]["ItemProcessor"]["States"]
+    ends = {n for n, s in iteration.items() if s.get("End")}
+    assert ends == {"Succeeded", "Failed", "Release", "Quarantined", "Left"}
+    assert all("report.$" in iteration[n]["Parameters"] for n in ends)
+    assert iteration["Succeeded"]["Parameters"]["report.$"] == "$.result.payload.report"
+
+
+def test_every_body_goes_to_the_shim_which_answers_malformed_for_what_is_not_an_s3_event() -> None:
+    iteration = build()["States"]["Lanes"]["ItemProcessor"]["States"]["Batch"]["ItemProcessor"]
+    assert iteration["StartAt"] == "Invoke"
+    assert {
+        "Variable": "$.result.payload.outcome",
+        "StringEquals": "malformed",
+        "Next": "Quarantine",
+    } in iteration["States"]["Outcome"]["Choices"]
+    assert not [
+        s
+        for s in iteration["States"].values()
+        if s["Type"] == "Choice" and s is not iteration["States"]["Outcome"]
+    ]
 
 
 def test_only_standard_executions_count_rounds() -> None:
     express = build()["States"]["Lanes"]["ItemProcessor"]["States"]
     standard = build(workflow_type="STANDARD")["States"]["Lanes"]["ItemProcessor"]["States"]
     assert "RoundsSpent" not in express
-    assert standard["NextRound"]["Choices"][1] == {
+    assert standard["NextRound"]["Choices"][2] == {
         "Variable": "$.round",
         "NumericGreaterThanEquals": 5,
         "Next": "RoundsSpent",
@@ -110,3 +162,60 @@ def test_transient_lambda_errors_are_retried_with_the_configured_backoff() -> No
         "BackoffRate": 3.0,
         "MaxDelaySeconds": 20,
     }
+
+
+# What SQS answers when it refuses a call for now, as Step Functions names the errors of its AWS
+# SDK integrations (docs/aws-semantics.md F1, S11), the SDK's client-side and generic service
+# errors, and a task timeout.
+TRANSIENT_SQS_ERRORS = {
+    "Sqs.RequestThrottledException",
+    "Sqs.KmsThrottledException",
+    "Sqs.OverLimitException",
+    "Sqs.SdkClientException",
+    "Sqs.SqsException",
+    "States.Timeout",
+}
+
+
+def states_with_scope(machine: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(the Map states it runs in, its name, the state) for every state, nested ones too."""
+    out: list[tuple[str, str, dict[str, Any]]] = []
+
+    def walk(scope: dict[str, Any], inside: str) -> None:
+        for name, state in scope["States"].items():
+            out.append((inside, name, state))
+            if "ItemProcessor" in state:
+                walk(state["ItemProcessor"], f"{inside}/{name}")
+
+    walk(machine, "")
+    return out
+
+
+@pytest.mark.parametrize(
+    "dispatch",
+    [{}, {"rate_per_second": 10}, {"workflow_type": "STANDARD", "max_concurrency": 4}],
+    ids=["express", "rate", "standard"],
+)
+def test_every_sqs_task_retries_refusals_and_in_a_lane_catches_what_outlives_the_retries(
+    dispatch: dict[str, Any],
+) -> None:
+    sqs_tasks = [
+        (inside, name, state)
+        for inside, name, state in states_with_scope(build(**dispatch))
+        if state.get("Resource", "").startswith("arn:aws:states:::aws-sdk:sqs:")
+    ]
+    assert len(sqs_tasks) >= 8
+    for inside, name, state in sqs_tasks:
+        (retry,) = state["Retry"]
+        assert set(retry["ErrorEquals"]) == TRANSIENT_SQS_ERRORS, name
+        assert len(retry["ErrorEquals"]) == len(TRANSIENT_SQS_ERRORS), name
+        # 1 + 2 + 4 s at most, with full jitter: what the timing model counts (model/budget.py)
+        assert {k: v for k, v in retry.items() if k != "ErrorEquals"} == {
+            "IntervalSeconds": 1,
+            "MaxAttempts": 3,
+            "BackoffRate": 2.0,
+            "MaxDelaySeconds": 4,
+            "JitterStrategy": "FULL",
+        }, name
+        if inside:  # a lane's or one message's SQS call: its failure must not fail the Map
+            assert [c["ErrorEquals"] for c in state.get("Catch", [])] == [["States.ALL"]], name

@@ -11,6 +11,7 @@ from helpers import MINIMAL, config
 
 from s3ep_pulumi import S3EventProcessorArgs
 from s3ep_pulumi.local.docgen import render, rule_lines
+from s3ep_pulumi.model import budget
 from s3ep_pulumi.model.budget import Budget
 from s3ep_pulumi.model.rules import RULES
 
@@ -36,11 +37,22 @@ def test_budget_of_the_defaults() -> None:
         lease_seconds=300,
         lease_queue_retention_seconds=360,
         invoke_task_timeout_seconds=65,
+        receive_lead_seconds=2 + 1.0,
         history_events_per_message_worst=52,
         lane_rounds=None,
         lane_batch_bytes=10 * (16_384 + 2_048),
-        history_events_fixed=2 + 2 + 14 * 4 + 10 + 6 + 2 * 10,
+        # + Plan (4 Lambda attempts) + per lane: its iteration, ReleaseUnstarted, its end
+        history_events_fixed=2 + 2 + 14 * 4 + 10 + 6 + 14 + (2 + 14 + 2) * 10,
     )
+
+
+def test_sqs_retries_are_what_the_timing_model_counts() -> None:
+    # 3 retries after at most 1, 2 and 4 s: a message's bookkeeping (its visibility change) is
+    # 7 s of backoff plus latency, and the three SQS calls of an execution's end (a lane's
+    # delete and release, the lease) fit the dispatcher's overhead in the tail
+    assert budget.SQS_RETRY_WORST_SECONDS == 1 + 2 + 4
+    assert budget.MESSAGE_OVERHEAD_SECONDS == 7 + budget.SQS_CALL_LATENCY_SECONDS == 10
+    assert 3 * budget.MESSAGE_OVERHEAD_SECONDS <= budget.DISPATCH_OVERHEAD_SECONDS
 
 
 def test_a_copy_with_other_settings_gets_its_own_budget() -> None:

@@ -187,3 +187,60 @@ def test_the_lambda_entry_point_loads_the_handler_named_in_the_environment(
     monkeypatch.setenv("S3EP_HANDLER", "user_app.nothing_here")
     with pytest.raises(ValueError, match=r"'user_app\.nothing_here': user_app has no function"):
         s3ep_shim.handler({"body": BODY}, None)
+
+
+START = "2027-01-15T08:00:00.000Z"  # epoch 1_800_000_000
+WINDOW = {"started": START, "start_by": 100, "lead": 3.0, "batch": 3}  # closes at 08:01:40
+
+
+def test_the_plan_gives_every_lane_the_last_seconds_it_can_still_receive_1_2_3_messages() -> None:
+    # without a rate: k messages need the receive's lead and (k - 1) handler runs of 5 s plus
+    # the dispatcher's step, so a receive of 3 must be over by 100 - 3 - 2 x 5.5 = 86 s
+    result = dispatch({"s3ep": {**WINDOW, "lanes": 2, "rate": None, "plan": 5}}, None, ok)
+    report = {"cutoffs": ["2027-01-15T08:01:37", "2027-01-15T08:01:31", "2027-01-15T08:01:26"]}
+    assert result == {
+        "outcome": "planned",
+        "lanes": [{"lane": j, "report": {**report, "cycle": 5.5}} for j in range(2)],
+    }
+
+
+def test_with_a_rate_a_lane_counts_its_own_start_slots_back_from_the_window_end() -> None:
+    # 4 lanes at 2/s: lane 1's last point before 08:01:40 is 08:01:38.5; a 5.5 s cycle takes
+    # 3 of its 2 s periods, so each further message moves the cutoff 6 s earlier
+    result = dispatch({"s3ep": {**WINDOW, "lanes": 4, "rate": 2.0, "plan": 5}}, None, ok)
+    assert result["lanes"][1]["report"]["cutoffs"] == [
+        "2027-01-15T08:01:35",
+        "2027-01-15T08:01:29",
+        "2027-01-15T08:01:23",
+    ]
+    assert result["lanes"][0]["report"]["cutoffs"][0] == "2027-01-15T08:01:37"  # 08:01:40 - 3
+
+
+def test_a_success_reports_what_the_lane_can_still_receive_from_the_handlers_duration() -> None:
+    clock = Clock(1_800_000_010.0)
+
+    def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        clock.sleep(0.3)
+        return {"statusCode": 200}
+
+    control = {**WINDOW, "lane": 0, "lanes": 2, "rate": None, "cycle": 4.0}
+    result = dispatch({"body": BODY, "s3ep": control}, None, slow, clock=clock, sleep=clock.sleep)
+    # the estimate falls by half at most: max(0.3 + 0.5, 4.0 / 2) = 2 s per message
+    assert result["report"] == {
+        "cutoffs": ["2027-01-15T08:01:37", "2027-01-15T08:01:35", "2027-01-15T08:01:33"],
+        "cycle": 2.0,
+    }
+    control["cycle"] = 1.0
+    result = dispatch({"body": BODY, "s3ep": control}, None, slow, clock=clock, sleep=clock.sleep)
+    assert result["report"]["cycle"] == pytest.approx(0.8)
+
+
+def test_a_cutoff_compares_as_a_string_with_step_functions_entered_time() -> None:
+    # what `Fits` asks: StringLessThanEqualsPath, EnteredTime <= cutoff
+    def fits(now: str) -> bool:
+        return now <= "2027-01-15T08:01:37"
+
+    assert fits("2027-01-15T08:01:36.999Z")  # AWS's EnteredTime (milliseconds, Z)
+    assert not fits("2027-01-15T08:01:37.000Z")  # the second itself is already too late
+    assert fits("2027-01-15T08:01:36.999999+00:00")  # moto's EnteredTime
+    assert not fits("2027-01-15T08:01:37+00:00")
