@@ -74,7 +74,11 @@ def test_two_runs_share_no_physical_name(dev: dict[str, object]) -> None:
     names = [
         vars(processor_args(stack_config(dev, run, "us-east-1")).names) for run in (first, second)
     ]
-    assert not set(names[0].values()) & set(names[1].values())
+    # Names scoped inside a resource (the alias, the rule's target id, a log stream) repeat by
+    # design; every name AWS keeps per account or region carries the run's prefix.
+    scoped = {"function_alias", "rule_target", "firehose_log_stream"}
+    first_names, second_names = ({v for k, v in n.items() if k not in scoped} for n in names)
+    assert not first_names & second_names
 
 
 def test_the_test_stack_drops_a_fixed_function_name_and_forces_destroy() -> None:
