@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 from s3ep_pulumi.builders import iam
 from s3ep_pulumi.builders.state_machine import DispatcherTargets, definition
-from s3ep_pulumi.component.context import Context, json_doc
+from s3ep_pulumi.component.context import Context, GrantedRole, json_doc
 from s3ep_pulumi.component.function import Function
 from s3ep_pulumi.component.queues import Queues
 from s3ep_pulumi.model import resources
@@ -26,7 +26,7 @@ from s3ep_pulumi.model.sections import (
 @dataclass(frozen=True)
 class Dispatcher:
     state_machine: aws.sfn.StateMachine
-    role: aws.iam.Role
+    role: GrantedRole
     log_group: aws.cloudwatch.LogGroup
 
 
@@ -88,7 +88,7 @@ def dispatcher(
         ),
         tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=d.tracing),
         tags=resources.state_machine_tags(args, ctx.tags),
-        opts=ctx.opts(),
+        opts=ctx.opts(depends_on=role.ready),
     )
     # The poll trigger: EventBridge Scheduler starts a poller every poll interval.
     scheduler_role = ctx.role(
@@ -113,6 +113,6 @@ def dispatcher(
                 maximum_retry_attempts=SCHEDULE_RETRY_ATTEMPTS,
             ),
         ),
-        opts=ctx.opts(),
+        opts=ctx.opts(depends_on=scheduler_role.ready),
     )
     return Dispatcher(state_machine=machine, role=role, log_group=log_group)

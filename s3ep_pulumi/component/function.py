@@ -18,7 +18,7 @@ from s3ep_pulumi.component.archive import (
     build_package,
     shim_files,
 )
-from s3ep_pulumi.component.context import Context, json_doc
+from s3ep_pulumi.component.context import Context, GrantedRole, json_doc
 from s3ep_pulumi.component.queues import Queues, tls_only_policy
 from s3ep_pulumi.component.storage import Storage
 from s3ep_pulumi.model import resources
@@ -34,7 +34,7 @@ class Function:
     invoke_arn: pulumi.Output[str]  # what the dispatcher invokes: the function or its alias
     alias: str | None = None  # the provisioned-concurrency alias, if any
     provisioned: aws.lambda_.ProvisionedConcurrencyConfig | None = None
-    role: aws.iam.Role | None = None  # None for an existing function: its role is the owner's
+    role: GrantedRole | None = None  # None for an existing function: its role is the owner's
     log_group: aws.cloudwatch.LogGroup | None = None
     runtime_layer_arn: pulumi.Output[str] | None = None  # the shim as a layer, existing functions
 
@@ -120,7 +120,9 @@ def function(
         publish=f.publish,
         tags=ctx.tags,
         opts=ctx.opts(
-            depends_on=[log_group],
+            # Its log group, and its role's policy (Lambda checks the role when it creates a
+            # VPC function's network interfaces).
+            depends_on=[log_group, *role.ready],
             # A secret (the Dynatrace token) is in the environment: keep all of it secret in state.
             additional_secret_outputs=(
                 ["environment"] if args.monitoring.function_environment_secret else None

@@ -39,6 +39,7 @@ def splunk(
         assert s.destination_arn is not None  # creates_stream says so
         destination = s.destination_arn
     role_arn: pulumi.Output[str] | None = None
+    ready: list[pulumi.Resource] = []
     if s.destination_is_firehose:
         subscription_role = ctx.role(
             "log-subscription",
@@ -46,7 +47,7 @@ def splunk(
             json_doc(iam.logs_assume_role, ctx.account, ctx.partition, ctx.region),
             json_doc(iam.log_subscription_policy, destination),
         )
-        role_arn = subscription_role.arn
+        role_arn, ready = subscription_role.arn, subscription_role.ready
     # Every log group of the processor, to the same destination.
     filters = tuple(
         aws.cloudwatch.LogSubscriptionFilter(
@@ -56,7 +57,7 @@ def splunk(
             filter_pattern=s.filter_pattern,
             destination_arn=destination,
             role_arn=role_arn,
-            opts=ctx.opts(),
+            opts=ctx.opts(depends_on=ready),
         )
         for stage, group in log_groups
     )
@@ -112,5 +113,5 @@ def _stream(
             configuration,
         ),
         tags=ctx.tags,
-        opts=ctx.opts(),
+        opts=ctx.opts(depends_on=role.ready),
     )

@@ -392,3 +392,29 @@ def test_shipped_stacks_evaluate_and_set_every_output(stack: str) -> None:
         f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/s3ep-{stack}-queue"
     )
     json.dumps(capture.outputs)
+
+
+SPLUNK_HEC = {
+    "hec_endpoint": "https://http-inputs-acme.splunkcloud.com",
+    "hec_token_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:hec-AbC123",
+    "failed_events_bucket_arn": "arn:aws:s3:::acme-splunk-failed",
+}
+
+
+def test_every_consumer_of_a_role_waits_for_the_roles_policy() -> None:
+    # GIVEN a processor with every role: function, dispatcher, scheduler, Firehose, log delivery
+    capture = evaluate(config(monitoring={"splunk": SPLUNK_HEC}))
+    urn = {r.name: r.urn for r in capture.resources}
+    # WHEN AWS first uses a role, the role's inline policy must already be in place: IAM grants
+    # nothing until it is, and creating (or first invoking) the consumer fails
+    consumers = {
+        "images-function": "images-function-policy",
+        "images-dispatcher": "images-dispatcher-policy",
+        "images-poll": "images-scheduler-policy",
+        "images-splunk": "images-firehose-policy",
+        "images-function-logs-splunk": "images-log-subscription-policy",
+        "images-dispatcher-logs-splunk": "images-log-subscription-policy",
+    }
+    # THEN each consumer depends on its role's policy, not only on the role
+    for consumer, policy in consumers.items():
+        assert urn[policy] in capture.by_name(consumer).dependencies, consumer
