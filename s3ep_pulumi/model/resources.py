@@ -92,6 +92,14 @@ def splunk_log_retention_days(args: S3EventProcessorArgs) -> int:
     return int(args.function.log_retention_days)  # the field's Literal type is opaque to mypy
 
 
+def alarms_enabled(args: S3EventProcessorArgs) -> bool:
+    """At least one alarm is made (`AlarmsConfig.active`)."""
+    return bool(args.monitoring.alarms.active(args.dispatch.executions_can_be_aborted))
+
+
 def alarm_topic_key(args: S3EventProcessorArgs) -> AlarmTopicKey | None:
     """What encrypts the alarm topic (`AlarmsConfig.topic_key`); None without alarms."""
-    return args.monitoring.alarms.topic_key(component_key=args.security.create_kms_key)
+    return args.monitoring.alarms.topic_key(
+        component_key=args.security.create_kms_key,
+        aborts_possible=args.dispatch.executions_can_be_aborted,
+    )

@@ -236,6 +236,12 @@ class DispatchConfig(Section):
     tracing: bool = Field(True, description="X-Ray tracing of executions. Default true.")
 
     @property
+    def executions_can_be_aborted(self) -> bool:
+        """Only STANDARD executions can be stopped: StopExecution "is not supported by EXPRESS
+        state machines", so their ExecutionsAborted metric never has a data point."""
+        return self.workflow_type == "STANDARD"
+
+    @property
     def logging_enabled(self) -> bool:
         """The state machine logs (and its role may deliver logs) unless log_level is OFF."""
         return self.log_level != "OFF"

@@ -45,9 +45,9 @@ def test_every_child_is_parented_to_the_component_and_typed(minimal: Capture) ->
     component = minimal.one("s3ep:index:S3EventProcessor")
     assert component.name == "images"
     # 28 for the pipeline, 2 for the dispatcher's lease (queue and policy), 1 for the function
-    # DLQ's TLS policy; 19 for operations: 14 alarms, their topic, its policy, key and key
-    # alias, and the dashboard
-    assert len(minimal.resources) == 50
+    # DLQ's TLS policy; 18 for operations: 13 alarms (EXPRESS: none on aborted executions),
+    # their topic, its policy, key and key alias, and the dashboard
+    assert len(minimal.resources) == 49
     assert all(r.name.startswith("images-") for r in minimal.resources if r is not component)
 
 
@@ -355,9 +355,9 @@ def test_existing_function_is_invoked_not_created() -> None:
 def test_tags_reach_every_taggable_resource() -> None:
     capture = evaluate(config(tags={"Owner": "data"}))
     tagged = [r for r in capture.resources if "tags" in r.inputs]
-    # bucket, 5 queues, 2 log groups, 3 roles, function, state machine, rule; 14 alarms, the
+    # bucket, 5 queues, 2 log groups, 3 roles, function, state machine, rule; 13 alarms, the
     # alarm topic and its key
-    assert len(tagged) == 30
+    assert len(tagged) == 29
     for r in tagged:
         # The dispatcher declares how long it may hold a message, the lease queue what it is
         # (both for the policy pack).

@@ -300,15 +300,12 @@ def test_alarm_topic_key(sections: dict[str, Any], topic_key: str | None) -> Non
     ],
 )
 @pytest.mark.parametrize("created_function", [True, False])
+@pytest.mark.parametrize("workflow_type", ["EXPRESS", "STANDARD"])
 def test_alarms_exist_exactly_when_the_builder_makes_one(
-    alarms: dict[str, Any], created_function: bool
+    alarms: dict[str, Any], created_function: bool, workflow_type: str
 ) -> None:
-    monitoring = {"alarms": alarms}
-    a = (
-        args(monitoring=monitoring)
-        if created_function
-        else existing_function(monitoring=monitoring)
-    )
+    sections = {"monitoring": {"alarms": alarms}, "dispatch": {"workflow_type": workflow_type}}
+    a = args(**sections) if created_function else existing_function(**sections)
     n = a.names
     targets = AlarmTargets(
         queue=n.queue,
@@ -319,7 +316,7 @@ def test_alarms_exist_exactly_when_the_builder_makes_one(
         function=a.function_name,
         state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:img-dispatcher",
     )
-    assert a.monitoring.alarms.any_enabled is bool(alarm_specs(a, targets))
+    assert resources.alarms_enabled(a) is bool(alarm_specs(a, targets))
 
 
 # --- integrations -------------------------------------------------------------------------------
