@@ -51,8 +51,16 @@ def scheduler_assume_role(account_id: str) -> Doc:
 
 
 def firehose_assume_role(account_id: str) -> Doc:
-    """The Splunk stream's trust policy: Firehose, from this account."""
-    return assume_role("firehose.amazonaws.com", account_id)
+    """The Splunk stream's trust policy: Firehose, from this account, in the form the Firehose
+    guide documents (`sts:ExternalId` = the account id; docs/aws-semantics.md I2)."""
+    return _doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "firehose.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": account_id}},
+        }
+    )
 
 
 def lambda_assume_role() -> Doc:

@@ -87,6 +87,20 @@ def test_assume_role_with_a_source_arn_trusts_only_that_resource() -> None:
     )
 
 
+def test_firehose_trust_uses_the_documented_external_id_of_this_account() -> None:
+    # The Firehose guide's trust policy: sts:ExternalId = the account id. Whether Firehose sends
+    # aws:SourceAccount is not documented; if it did not, a role conditioned on it could never
+    # be assumed (docs/aws-semantics.md I2).
+    assert iam.firehose_assume_role(ACCOUNT) == doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "firehose.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": ACCOUNT}},
+        }
+    )
+
+
 def test_lambda_trust_policy_has_no_condition_lambda_could_not_meet() -> None:
     assert iam.lambda_assume_role() == doc(
         {
