@@ -6,6 +6,7 @@ Every statement names exact actions on exact resources. The few places where AWS
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from s3ep_pulumi.model.security import WILDCARD_RESOURCE_EXCEPTIONS
@@ -14,7 +15,46 @@ Doc = dict[str, Any]
 
 XRAY_ACTIONS = [a for a in WILDCARD_RESOURCE_EXCEPTIONS if a.startswith("xray:")]
 LOG_DELIVERY_ACTIONS = [a for a in WILDCARD_RESOURCE_EXCEPTIONS if a.startswith("logs:")]
-VPC_ACTIONS = [a for a in WILDCARD_RESOURCE_EXCEPTIONS if a.startswith("ec2:")]
+# What Lambda does with a VPC function's execution role (AWSLambdaVPCAccessExecutionRole, less
+# ec2:DescribeSubnets, which the Lambda guide asks of the deploying user, not of the role). The
+# Service Authorization Reference gives CreateNetworkInterface the resource types
+# network-interface* and subnet* (security-group when groups are given), the other three
+# network-interface*; DescribeNetworkInterfaces has none (docs/aws-semantics.md I1).
+VPC_CREATE_ACTIONS = ["ec2:CreateNetworkInterface"]
+VPC_MANAGE_ACTIONS = [
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+]
+VPC_DESCRIBE_ACTIONS = ["ec2:DescribeNetworkInterfaces"]
+
+
+@dataclass(frozen=True)
+class VpcAccess:
+    """The ARNs a VPC function's role may create network interfaces with: every network
+    interface of this account and Region (their ids do not exist before Lambda creates them),
+    and the configured subnets and security groups."""
+
+    network_interfaces: str
+    subnets: list[str]
+    security_groups: list[str]
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        partition: str,
+        region: str,
+        account_id: str,
+        subnet_ids: list[str],
+        security_group_ids: list[str],
+    ) -> VpcAccess:
+        ec2 = f"arn:{partition}:ec2:{region}:{account_id}"
+        return cls(
+            network_interfaces=f"{ec2}:network-interface/*",
+            subnets=[f"{ec2}:subnet/{s}" for s in subnet_ids],
+            security_groups=[f"{ec2}:security-group/{g}" for g in security_group_ids],
+        )
 
 
 def _doc(*statements: Doc) -> Doc:
@@ -126,7 +166,7 @@ def function_policy(
     function_dlq_arn: str,
     bucket_kms_key_arn: str | None,
     tracing: bool,
-    vpc: bool,
+    vpc: VpcAccess | None,
     queue_kms_key_arn: str | None = None,
     extra_statements: list[Doc] | None = None,
 ) -> Doc:
@@ -149,8 +189,17 @@ def function_policy(
         )
     if tracing:
         statements.append(_allow("Tracing", XRAY_ACTIONS[:2], ["*"]))
-    if vpc:
-        statements.append(_allow("VpcNetworkInterfaces", VPC_ACTIONS, ["*"]))
+    if vpc is not None:
+        enis = vpc.network_interfaces
+        statements += [
+            _allow(
+                "VpcCreateNetworkInterfaces",
+                VPC_CREATE_ACTIONS,
+                [enis, *vpc.subnets, *vpc.security_groups],
+            ),
+            _allow("VpcManageNetworkInterfaces", VPC_MANAGE_ACTIONS, [enis]),
+            _allow("VpcDescribeNetworkInterfaces", VPC_DESCRIBE_ACTIONS, ["*"]),
+        ]
     statements.extend(extra_statements or [])
     return _doc(*statements)
 

@@ -72,20 +72,33 @@ def function(
         n.function_role,
         json.dumps(iam.lambda_assume_role()),
         json_doc(
-            lambda lg, bucket, dlq: iam.function_policy(
+            lambda lg, bucket, dlq, partition, region, account: iam.function_policy(
                 log_group_arn=lg,
                 bucket_arn=bucket,
                 key_prefixes=args.bucket.prefixes,
                 function_dlq_arn=dlq,
                 bucket_kms_key_arn=args.bucket.kms_key_arn,
                 tracing=f.tracing,
-                vpc=f.vpc is not None,
+                vpc=(
+                    iam.VpcAccess.of(
+                        partition=partition,
+                        region=region,
+                        account_id=account,
+                        subnet_ids=f.vpc.subnet_ids,
+                        security_group_ids=f.vpc.security_group_ids,
+                    )
+                    if f.vpc
+                    else None
+                ),
                 queue_kms_key_arn=args.queue.kms_key_arn,
                 extra_statements=[st.document() for st in f.extra_policy_statements],
             ),
             log_group.arn,
             storage.bucket_arn,
             function_dlq.arn,
+            ctx.partition,
+            ctx.region,
+            ctx.account,
         ),
     )
     # The shim (s3ep_shim.py, next to the user's code) paces and validates, then calls the

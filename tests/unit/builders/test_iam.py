@@ -38,13 +38,14 @@ LOG_DELIVERY = [
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",
 ]
-VPC = [
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-]
+VPC = iam.VpcAccess.of(
+    partition="aws",
+    region=REGION,
+    account_id=ACCOUNT,
+    subnet_ids=["subnet-0a1b", "subnet-0c2d"],
+    security_group_ids=["sg-0e3f"],
+)
+ENIS = f"arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/*"
 
 
 def doc(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +175,7 @@ def function_policy(**overrides: Any) -> dict[str, Any]:
         "function_dlq_arn": FUNCTION_DLQ,
         "bucket_kms_key_arn": None,
         "tracing": False,
-        "vpc": False,
+        "vpc": None,
     }
     return iam.function_policy(**{**args, **overrides})
 
@@ -198,14 +199,33 @@ def test_function_policy_adds_keys_tracing_and_vpc_in_this_order_then_extra_stat
         bucket_kms_key_arn=BUCKET_KEY,
         queue_kms_key_arn=KEY,
         tracing=True,
-        vpc=True,
+        vpc=VPC,
         extra_statements=[extra],
     )["Statement"]
     assert statements[3:] == [
         allow("DecryptSourceObjects", ["kms:Decrypt"], [BUCKET_KEY]),
         allow("DlqKey", ["kms:Decrypt", "kms:GenerateDataKey"], [KEY]),
         allow("Tracing", XRAY_WRITE, ["*"]),
-        allow("VpcNetworkInterfaces", VPC, ["*"]),
+        allow(
+            "VpcCreateNetworkInterfaces",
+            ["ec2:CreateNetworkInterface"],
+            [
+                ENIS,
+                f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/subnet-0a1b",
+                f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/subnet-0c2d",
+                f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/sg-0e3f",
+            ],
+        ),
+        allow(
+            "VpcManageNetworkInterfaces",
+            [
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            [ENIS],
+        ),
+        allow("VpcDescribeNetworkInterfaces", ["ec2:DescribeNetworkInterfaces"], ["*"]),
         extra,
     ]
 
@@ -275,7 +295,7 @@ def test_scheduler_may_only_start_the_dispatcher() -> None:
 
 def test_every_action_granted_on_a_wildcard_resource_is_a_documented_exception() -> None:
     documents = [
-        function_policy(tracing=True, vpc=True),
+        function_policy(tracing=True, vpc=VPC),
         dispatcher_policy(tracing=True, logging=True),
     ]
     on_star = {

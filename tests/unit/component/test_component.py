@@ -337,7 +337,22 @@ def test_vpc_subnets_and_security_groups_reach_the_function() -> None:
     grants = allowed(
         capture.one("aws:iam/rolePolicy:RolePolicy", "images-function-policy").prop("policy")
     )
-    assert grants["ec2:CreateNetworkInterface"] == ["*"]
+    # Lambda creates, deletes and re-addresses the function's network interfaces with its role:
+    # in this account and Region, in the configured subnets, with the configured groups
+    enis = f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:network-interface/*"
+    assert grants["ec2:CreateNetworkInterface"] == [
+        enis,
+        f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:subnet/subnet-0abc",
+        f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:security-group/sg-0def",
+    ]
+    for action in (
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    ):
+        assert grants[action] == [enis], action
+    # the one EC2 action without resource-level permissions
+    assert grants["ec2:DescribeNetworkInterfaces"] == ["*"]
 
 
 def test_existing_function_is_invoked_not_created() -> None:
