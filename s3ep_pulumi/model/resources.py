@@ -4,6 +4,7 @@ pure functions of `S3EventProcessorArgs`. The component reads them; it decides n
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from s3ep_pulumi.model.args import S3EventProcessorArgs
@@ -103,3 +104,58 @@ def alarm_topic_key(args: S3EventProcessorArgs) -> AlarmTopicKey | None:
         component_key=args.security.create_kms_key,
         aborts_possible=args.dispatch.executions_can_be_aborted,
     )
+
+
+# --- account prerequisites ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prerequisite:
+    """Something the account must provide that no resource of the component can: `s3ep check`
+    warns of it, docs/operations.md ("Account prerequisites") explains it."""
+
+    key: str
+    message: str
+
+
+def account_prerequisites(args: S3EventProcessorArgs) -> list[Prerequisite]:
+    """The prerequisites this configuration shows (docs/aws-semantics.md L4, A1, L9, B2)."""
+    f, b = args.function, args.bucket
+    out = []
+    if f.reserved_concurrency is not None:
+        out.append(
+            Prerequisite(
+                "reserved-concurrency",
+                f"function.reserved_concurrency {f.reserved_concurrency}: Lambda reserves it only "
+                "if the account's concurrency quota in this Region leaves at least 100 "
+                "unreserved afterwards (with every other reservation); check the quota first",
+            )
+        )
+    if f.scale_on_queue_depth:
+        out.append(
+            Prerequisite(
+                "scaling-service-linked-role",
+                "function.scale_on_queue_depth: the first scalable target creates the "
+                "service-linked role AWSServiceRoleForApplicationAutoScaling_LambdaConcurrency; "
+                "whoever runs `pulumi up` needs iam:CreateServiceLinkedRole (once per account)",
+            )
+        )
+    if f.vpc is not None:
+        out.append(
+            Prerequisite(
+                "vpc-route-to-s3",
+                "function.vpc: the subnets need a route to S3 (a gateway endpoint or a NAT "
+                "gateway), or the handler's GetObject times out; so does every other AWS API "
+                "the handler calls",
+            )
+        )
+    if b.existing_bucket_name is not None and b.enable_eventbridge_notifications:
+        out.append(
+            Prerequisite(
+                "bucket-notifications-replaced",
+                f"bucket.enable_eventbridge_notifications: the component manages "
+                f"{b.existing_bucket_name}'s one notification configuration, replacing any "
+                "SNS, SQS or Lambda notifications configured on it elsewhere",
+            )
+        )
+    return out

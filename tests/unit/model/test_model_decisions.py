@@ -410,3 +410,29 @@ def test_alarm_topic_key_is_administered_and_used_by_the_account_without_kms_sta
     assert "kms:PutKeyPolicy" in admin["Action"]  # the account can always change the policy
     assert not any("*" in a for s in statements for a in s["Action"] if s is not cloudwatch)
     assert cloudwatch == iam.cloudwatch_alarms_use_key("123456789012")
+
+
+# --- account prerequisites ----------------------------------------------------------------------
+
+VPC = {"subnet_ids": ["subnet-0a"], "security_group_ids": ["sg-0b"]}
+INGEST = {"existing_bucket_name": "ingest"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "keys"),
+    [
+        (config(), []),
+        (config(function={"reserved_concurrency": 20}), ["reserved-concurrency"]),
+        (config(function={"scale_on_queue_depth": True}), ["scaling-service-linked-role"]),
+        (config(function={"vpc": VPC}), ["vpc-route-to-s3"]),
+        # an existing bucket's notifications are replaced only when the component manages them
+        (config(bucket=INGEST), []),
+        (
+            config(bucket={**INGEST, "enable_eventbridge_notifications": True}),
+            ["bucket-notifications-replaced"],
+        ),
+    ],
+)
+def test_account_prerequisites_follow_from_the_config(raw: dict[str, Any], keys: list[str]) -> None:
+    prerequisites = resources.account_prerequisites(S3EventProcessorArgs.model_validate(raw))
+    assert [p.key for p in prerequisites] == keys
