@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from s3ep_pulumi.builders import iam
 from s3ep_pulumi.component.context import Context, json_doc
+from s3ep_pulumi.model import naming, resources
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 
 
@@ -47,12 +48,20 @@ def storage(ctx: Context, args: S3EventProcessorArgs) -> Storage:
 def _bucket(ctx: Context, args: S3EventProcessorArgs) -> aws.s3.Bucket:
     """A new bucket: encrypted, never public, versioned, TLS only."""
     b = args.bucket
+    name: pulumi.Output[str] = (
+        pulumi.Output.from_input(b.name)
+        if b.name is not None
+        else pulumi.Output.all(ctx.account, ctx.region).apply(
+            lambda v: naming.default_bucket_name(args.name_prefix, v[0], v[1])
+        )
+    )
     bucket = aws.s3.Bucket(
         f"{ctx.name}-bucket",
-        bucket=args.names.bucket,
+        bucket=name,
+        bucket_namespace=name.apply(naming.bucket_namespace),
         force_destroy=b.force_destroy,
         tags=ctx.tags,
-        opts=ctx.opts(),
+        opts=ctx.opts(ignore_changes=resources.bucket_ignore_changes(args)),
     )
     # Default encryption: SSE-S3, or SSE-KMS with bucket keys.
     aws.s3.BucketServerSideEncryptionConfiguration(

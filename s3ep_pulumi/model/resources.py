@@ -59,6 +59,16 @@ def dead_letter_queues(args: S3EventProcessorArgs) -> list[str]:
     return [n.dlq, n.rule_dlq, *([fn_dlq] if fn_dlq else [])]
 
 
+# --- bucket -------------------------------------------------------------------------------------
+
+
+def bucket_ignore_changes(args: S3EventProcessorArgs) -> list[str] | None:
+    """A bucket named by default keeps the name it was created with: a later default (such as
+    the account regional one, which replaced '<prefix>-bucket') would otherwise replace a
+    deployed bucket, objects and all. A name the user gives is theirs to change."""
+    return ["bucket", "bucket_namespace"] if args.bucket.default_name else None
+
+
 # --- function -----------------------------------------------------------------------------------
 
 

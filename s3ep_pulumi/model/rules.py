@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 Problem = tuple[tuple[str | int, ...], str, Any]
 Check = Callable[["S3EventProcessorArgs"], Iterator[Problem]]
 
-_BUCKET_CREATION_FIELDS = ("versioning", "encryption", "kms_key_arn", "force_destroy")
+_BUCKET_CREATION_FIELDS = ("name", "versioning", "encryption", "kms_key_arn", "force_destroy")
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ def cross_field_problems(args: S3EventProcessorArgs) -> list[Problem]:
 
 
 @rule(
-    "`bucket.versioning`, `encryption`, `kms_key_arn` and `force_destroy` apply only to a bucket "
-    "the component creates (not with `existing_bucket_name`)."
+    "`bucket.name`, `versioning`, `encryption`, `kms_key_arn` and `force_destroy` apply only to "
+    "a bucket the component creates (not with `existing_bucket_name`)."
 )
 def _creation_fields_need_a_new_bucket(args: S3EventProcessorArgs) -> Iterator[Problem]:
     bucket = args.bucket
@@ -332,7 +332,16 @@ def _names_fit(args: S3EventProcessorArgs) -> Iterator[Problem]:
         where: tuple[str, ...] = ("name_prefix",)
         if field == "function" and args.function.name:
             where = ("function", "name")
-        elif field == "bucket" and args.bucket.existing_bucket_name:
+        elif field == "bucket" and not args.bucket.default_name:
+            continue  # a name the config gives is checked by its own pattern
+        elif field == "bucket":
+            yield (
+                where,
+                f"the default bucket name '{args.name_prefix}-<account>-<region>-an' can be "
+                f"{len(name)} characters (with the longest region code), over the limit of "
+                f"{limit}; shorten it by {len(name) - limit} or set bucket.name",
+                args.name_prefix,
+            )
             continue
         yield (
             where,

@@ -10,14 +10,28 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from s3ep_pulumi.model import limits
 from s3ep_pulumi.model.base import EventType, KmsArn, Runtime, Section
 
+BUCKET_NAME_PATTERN: Final = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+
 
 class BucketConfig(Section):
     """The S3 bucket whose object events are processed. Created unless an existing one is named."""
 
     existing_bucket_name: str | None = Field(
         None,
-        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        pattern=BUCKET_NAME_PATTERN,
         description="Use this existing bucket instead of creating one. Default: create a bucket.",
+    )
+    name: str | None = Field(
+        None,
+        pattern=BUCKET_NAME_PATTERN,
+        description=(
+            "New bucket: its name (a name ending in '-an' is created in the account regional "
+            "namespace). Default '<name_prefix>-<account>-<region>-an' in the account "
+            "regional namespace, which only this account can create (bucket names are global); "
+            "in me-south-1 and me-central-1, which lack that namespace, the same without '-an'. "
+            "A stack deployed before this default keeps its bucket (docs/operations.md, "
+            "'Bucket names')."
+        ),
     )
     enable_eventbridge_notifications: bool = Field(
         False,
@@ -53,6 +67,11 @@ class BucketConfig(Section):
     force_destroy: bool = Field(
         False, description="New bucket: let `pulumi destroy` delete a non-empty bucket."
     )
+
+    @property
+    def default_name(self) -> bool:
+        """A new bucket named by the component (`naming.default_bucket_name`), not the user."""
+        return self.existing_bucket_name is None and self.name is None
 
     @property
     def manages_notifications(self) -> bool:

@@ -16,6 +16,7 @@ DLQ_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/img-dlq"
 RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/img-s3-events"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:img-processor"
 MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:img-dispatcher"
+BUCKET_NAME = f"img-{ACCOUNT_ID}-{REGION}-an"  # the default: this account's regional namespace
 
 
 LEASE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:img-lease.fifo"
@@ -57,7 +58,7 @@ def test_rule_matches_this_bucket_and_targets_the_queue(minimal: Capture) -> Non
     assert rule.prop("eventPattern") == {
         "source": ["aws.s3"],
         "detail-type": ["Object Created"],
-        "detail": {"bucket": {"name": ["img-bucket"]}},
+        "detail": {"bucket": {"name": [BUCKET_NAME]}},
     }
     target = minimal.one("aws:cloudwatch/eventTarget:EventTarget")
     assert target.inputs["rule"] == "img-s3-events"
@@ -216,8 +217,8 @@ def test_function_role_reads_only_this_bucket_and_logs_only_to_its_group() -> No
         capture.one("aws:iam/rolePolicy:RolePolicy", "images-function-policy").prop("policy")
     )
     assert grants["s3:GetObject"] == [
-        "arn:aws:s3:::img-bucket/in/*",
-        "arn:aws:s3:::img-bucket/raw/*",
+        f"arn:aws:s3:::{BUCKET_NAME}/in/*",
+        f"arn:aws:s3:::{BUCKET_NAME}/raw/*",
     ]
     assert grants["logs:PutLogEvents"] == [
         f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/img-processor:*"
@@ -251,7 +252,7 @@ def test_function_is_packaged_deterministically_and_logs_to_its_group(minimal: C
 
 def test_new_bucket_is_encrypted_private_versioned_and_tls_only(minimal: Capture) -> None:
     bucket = minimal.one("aws:s3/bucket:Bucket")
-    assert bucket.inputs["bucket"] == "img-bucket"
+    assert bucket.inputs["bucket"] == BUCKET_NAME
     assert bucket.inputs["forceDestroy"] is False
     sse = minimal.one(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -274,8 +275,51 @@ def test_new_bucket_is_encrypted_private_versioned_and_tls_only(minimal: Capture
     versioning = minimal.one("aws:s3/bucketVersioning:BucketVersioning")
     assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
     (deny,) = statements(minimal.one("aws:s3/bucketPolicy:BucketPolicy").prop("policy"))
-    assert deny["Resource"] == ["arn:aws:s3:::img-bucket", "arn:aws:s3:::img-bucket/*"]
+    assert deny["Resource"] == [f"arn:aws:s3:::{BUCKET_NAME}", f"arn:aws:s3:::{BUCKET_NAME}/*"]
     assert minimal.one("aws:s3/bucketNotification:BucketNotification").inputs["eventbridge"] is True
+
+
+def test_a_new_buckets_default_name_is_reserved_to_this_account_and_region(
+    minimal: Capture,
+) -> None:
+    # Bucket names are global: a fixed default (img-bucket) fails `pulumi up` for whoever comes
+    # second. In the account regional namespace, only this account can create the name.
+    bucket = minimal.one("aws:s3/bucket:Bucket")
+    assert bucket.inputs["bucket"] == BUCKET_NAME
+    assert bucket.inputs["bucketNamespace"] == "account-regional"
+    # A stack that already has its bucket keeps it: a new default never renames (replaces) it
+    assert bucket.ignore_changes == ["bucket", "bucketNamespace"]
+    rule = minimal.one("aws:cloudwatch/eventRule:EventRule")
+    assert rule.prop("eventPattern")["detail"]["bucket"] == {"name": [BUCKET_NAME]}
+
+
+def test_a_named_bucket_is_created_with_that_name_in_the_global_namespace() -> None:
+    capture = evaluate(config(bucket={"name": "acme-images"}))
+    bucket = capture.one("aws:s3/bucket:Bucket")
+    assert bucket.inputs["bucket"] == "acme-images"
+    assert "bucketNamespace" not in bucket.inputs
+    # a name the user chose is theirs to change, and changing it replaces the bucket
+    assert bucket.ignore_changes == []
+
+
+def test_a_named_bucket_ending_in_an_is_created_in_the_account_regional_namespace() -> None:
+    name = f"acme-{ACCOUNT_ID}-{REGION}-an"
+    bucket = evaluate(config(bucket={"name": name})).one("aws:s3/bucket:Bucket")
+    assert (bucket.inputs["bucket"], bucket.inputs["bucketNamespace"]) == (
+        name,
+        "account-regional",
+    )
+
+
+def test_the_default_bucket_name_uses_the_global_namespace_where_the_regional_one_is_missing() -> (
+    None
+):
+    # Middle East (Bahrain) has no account regional namespace: the -an suffix is reserved to it
+    from s3ep_pulumi.model.naming import bucket_namespace, default_bucket_name
+
+    name = default_bucket_name("img", ACCOUNT_ID, "me-south-1")
+    assert name == f"img-{ACCOUNT_ID}-me-south-1"
+    assert bucket_namespace(name) is None
 
 
 def test_existing_bucket_is_referenced_not_managed() -> None:

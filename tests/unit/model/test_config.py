@@ -328,8 +328,20 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "name_prefix too long for the default bucket name",
+        config(name_prefix="a" * 32),
+        [
+            (
+                "name_prefix",
+                f"the default bucket name '{'a' * 32}-<account>-<region>-an' can be 64 "
+                "characters (with the longest region code), over the limit of 63; shorten it by "
+                "1 or set bucket.name",
+            ),
+        ],
+    ),
+    (
         "name_prefix too long for the IAM role names",
-        config(name_prefix="a" * 50),
+        config(name_prefix="a" * 50, bucket={"name": "uploads"}),
         [
             (
                 "name_prefix",
