@@ -28,6 +28,8 @@ S3_BUCKET_NAME_MAX: Final = 63
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/gpbucketnamespaces.html
 S3_ACCOUNT_REGIONAL_UNSUPPORTED_REGIONS: Final = ("me-south-1", "me-central-1")
 ACCOUNT_ID_LENGTH: Final = 12
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_s3Buckets_LoggingEnabled.html
+S3_ACCESS_LOG_PREFIX_MAX: Final = 1_024
 # The longest region code in any partition (us-isof-south-1), as botocore 1.44.8's
 # data/endpoints.json lists them: what a name built from the region must leave room for.
 REGION_CODE_MAX_LENGTH: Final = 15

@@ -69,6 +69,18 @@ def bucket_ignore_changes(args: S3EventProcessorArgs) -> list[str] | None:
     return ["bucket", "bucket_namespace"] if args.bucket.default_name else None
 
 
+# The lifecycle rule of a new bucket that deletes noncurrent versions.
+NONCURRENT_VERSIONS_RULE_ID = "expire-noncurrent-versions"
+
+
+def access_log_prefix(args: S3EventProcessorArgs) -> str | None:
+    """Where a new bucket's access logs go in the log bucket; None without access logging."""
+    b = args.bucket
+    if b.access_log_bucket is None:
+        return None
+    return b.access_log_prefix if b.access_log_prefix is not None else f"{args.name_prefix}/"
+
+
 # --- function -----------------------------------------------------------------------------------
 
 

@@ -24,7 +24,16 @@ if TYPE_CHECKING:
 Problem = tuple[tuple[str | int, ...], str, Any]
 Check = Callable[["S3EventProcessorArgs"], Iterator[Problem]]
 
-_BUCKET_CREATION_FIELDS = ("name", "versioning", "encryption", "kms_key_arn", "force_destroy")
+_BUCKET_CREATION_FIELDS = (
+    "name",
+    "versioning",
+    "encryption",
+    "kms_key_arn",
+    "force_destroy",
+    "noncurrent_version_expiration_days",
+    "access_log_bucket",
+    "access_log_prefix",
+)
 
 
 @dataclass(frozen=True)
@@ -57,8 +66,9 @@ def cross_field_problems(args: S3EventProcessorArgs) -> list[Problem]:
 
 
 @rule(
-    "`bucket.name`, `versioning`, `encryption`, `kms_key_arn` and `force_destroy` apply only to "
-    "a bucket the component creates (not with `existing_bucket_name`)."
+    "`bucket.name`, `versioning`, `encryption`, `kms_key_arn`, `force_destroy`, "
+    "`noncurrent_version_expiration_days`, `access_log_bucket` and `access_log_prefix` apply only "
+    "to a bucket the component creates (not with `existing_bucket_name`)."
 )
 def _creation_fields_need_a_new_bucket(args: S3EventProcessorArgs) -> Iterator[Problem]:
     bucket = args.bucket
@@ -91,6 +101,27 @@ def _notifications_switch_needs_an_existing_bucket(
             "applies only to an existing bucket (a new bucket always has EventBridge "
             "notifications on); remove it",
             bucket.enable_eventbridge_notifications,
+        )
+
+
+@rule(
+    "`bucket.access_log_prefix` needs `bucket.access_log_bucket`, which is not the bucket itself."
+)
+def _access_logs_go_to_another_bucket(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    bucket = args.bucket
+    if bucket.access_log_prefix is not None and bucket.access_log_bucket is None:
+        yield (
+            ("bucket", "access_log_prefix"),
+            "a log prefix needs access_log_bucket, the bucket the logs go to; set it or remove "
+            "the prefix",
+            bucket.access_log_prefix,
+        )
+    if bucket.access_log_bucket is not None and bucket.access_log_bucket == bucket.name:
+        yield (
+            ("bucket", "access_log_bucket"),
+            "a bucket logging into itself logs its own log deliveries without end; name another "
+            "bucket",
+            bucket.access_log_bucket,
         )
 
 

@@ -67,6 +67,32 @@ class BucketConfig(Section):
     force_destroy: bool = Field(
         False, description="New bucket: let `pulumi destroy` delete a non-empty bucket."
     )
+    noncurrent_version_expiration_days: int | None = Field(
+        30,
+        ge=1,
+        description=(
+            "New bucket: days S3 keeps an object version after it stops being current "
+            "(overwritten or deleted), then deletes it for good. With event_types 'deleted', "
+            "those deletions are events too. Default 30; null keeps every version forever."
+        ),
+    )
+    access_log_bucket: str | None = Field(
+        None,
+        pattern=BUCKET_NAME_PATTERN,
+        description=(
+            "New bucket: deliver S3 server access logs to this existing bucket, in the same "
+            "account and Region, without SSE-KMS default encryption, whose bucket policy lets "
+            "logging.s3.amazonaws.com s3:PutObject (docs/security.md). Default: no access logs."
+        ),
+    )
+    access_log_prefix: str | None = Field(
+        None,
+        max_length=limits.S3_ACCESS_LOG_PREFIX_MAX,
+        description=(
+            "With access_log_bucket: key prefix of the log objects. Default '<name_prefix>/', "
+            "so several buckets can share one log bucket."
+        ),
+    )
 
     @property
     def default_name(self) -> bool:

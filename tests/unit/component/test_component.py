@@ -46,9 +46,10 @@ def test_every_child_is_parented_to_the_component_and_typed(minimal: Capture) ->
     component = minimal.one("s3ep:index:S3EventProcessor")
     assert component.name == "images"
     # 28 for the pipeline, 2 for the dispatcher's lease (queue and policy), 1 for the function
-    # DLQ's TLS policy; 18 for operations: 13 alarms (EXPRESS: none on aborted executions),
-    # their topic, its policy, key and key alias, and the dashboard
-    assert len(minimal.resources) == 49
+    # DLQ's TLS policy, 1 for the bucket's lifecycle rule (noncurrent versions); 18 for
+    # operations: 13 alarms (EXPRESS: none on aborted executions), their topic, its policy, key
+    # and key alias, and the dashboard
+    assert len(minimal.resources) == 50
     assert all(r.name.startswith("images-") for r in minimal.resources if r is not component)
 
 
@@ -320,6 +321,47 @@ def test_the_default_bucket_name_uses_the_global_namespace_where_the_regional_on
     name = default_bucket_name("img", ACCOUNT_ID, "me-south-1")
     assert name == f"img-{ACCOUNT_ID}-me-south-1"
     assert bucket_namespace(name) is None
+
+
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+LOGGING = "aws:s3/bucketLogging:BucketLogging"
+
+
+def test_a_new_bucket_deletes_noncurrent_versions_after_30_days(minimal: Capture) -> None:
+    # versioning keeps every overwritten or deleted object; without a rule, forever
+    lifecycle = minimal.one(LIFECYCLE)
+    assert lifecycle.inputs["bucket"] == BUCKET_NAME
+    assert lifecycle.inputs["rules"] == [
+        {
+            "id": "expire-noncurrent-versions",
+            "status": "Enabled",
+            "filter": {},
+            "noncurrentVersionExpiration": {"noncurrentDays": 30},
+        }
+    ]
+    # S3 applies the rule only to a versioned bucket's versions: after versioning is set
+    versioning = minimal.one("aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning.urn in lifecycle.dependencies
+
+
+def test_noncurrent_versions_are_kept_as_long_as_asked_or_forever() -> None:
+    days = evaluate(config(bucket={"noncurrent_version_expiration_days": 7})).one(LIFECYCLE)
+    assert days.inputs["rules"][0]["noncurrentVersionExpiration"] == {"noncurrentDays": 7}
+    forever = evaluate(config(bucket={"noncurrent_version_expiration_days": None}))
+    assert forever.of_type(LIFECYCLE) == []
+
+
+def test_a_new_bucket_logs_access_to_the_given_bucket_when_asked(minimal: Capture) -> None:
+    assert minimal.of_type(LOGGING) == []
+    capture = evaluate(config(bucket={"access_log_bucket": "acme-access-logs"}))
+    logging = capture.one(LOGGING)
+    assert logging.inputs["bucket"] == BUCKET_NAME
+    assert logging.inputs["targetBucket"] == "acme-access-logs"
+    assert logging.inputs["targetPrefix"] == "img/"  # default: one prefix per processor
+    prefixed = evaluate(
+        config(bucket={"access_log_bucket": "acme-access-logs", "access_log_prefix": "s3/img/"})
+    )
+    assert prefixed.one(LOGGING).inputs["targetPrefix"] == "s3/img/"
 
 
 def test_existing_bucket_is_referenced_not_managed() -> None:

@@ -151,6 +151,50 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "security defaults of a new bucket with an existing bucket",
+        config(
+            bucket={
+                "existing_bucket_name": "acme-ingest",
+                "noncurrent_version_expiration_days": 7,
+                "access_log_bucket": "acme-logs",
+            }
+        ),
+        [
+            (
+                "bucket.noncurrent_version_expiration_days",
+                "'noncurrent_version_expiration_days' applies only to a bucket the component "
+                "creates; remove it or remove 'existing_bucket_name'",
+            ),
+            (
+                "bucket.access_log_bucket",
+                "'access_log_bucket' applies only to a bucket the component creates; remove it "
+                "or remove 'existing_bucket_name'",
+            ),
+        ],
+    ),
+    (
+        "access log prefix without a log bucket",
+        config(bucket={"access_log_prefix": "s3/"}),
+        [
+            (
+                "bucket.access_log_prefix",
+                "a log prefix needs access_log_bucket, the bucket the logs go to; set it or "
+                "remove the prefix",
+            ),
+        ],
+    ),
+    (
+        "a bucket logging into itself",
+        config(bucket={"name": "acme-images", "access_log_bucket": "acme-images"}),
+        [
+            (
+                "bucket.access_log_bucket",
+                "a bucket logging into itself logs its own log deliveries without end; name "
+                "another bucket",
+            ),
+        ],
+    ),
+    (
         "notification switch on a new bucket",
         config(bucket={"enable_eventbridge_notifications": True}),
         [
