@@ -168,12 +168,14 @@ def function_policy(
     tracing: bool,
     vpc: VpcAccess | None,
     queue_kms_key_arn: str | None = None,
+    environment_kms_key_arn: str | None = None,
     extra_statements: list[Doc] | None = None,
 ) -> Doc:
     """The function may write its own logs, read objects under the filtered prefixes of this
-    bucket only, and send failed asynchronous events to its own DLQ (with the queues' customer
-    key, if any). `extra_statements` (the user's escape hatch) are appended unchanged: the
-    policy pack, not this function, judges them."""
+    bucket only, send failed asynchronous events to its own DLQ (with the queues' customer
+    key, if any) and decrypt its environment (with a customer key, if any). `extra_statements`
+    (the user's escape hatch) are appended unchanged: the policy pack, not this function,
+    judges them."""
     objects = [f"{bucket_arn}/{p}*" for p in key_prefixes] or [f"{bucket_arn}/*"]
     statements = [
         _allow("OwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
@@ -187,6 +189,9 @@ def function_policy(
         statements.append(
             _allow("DlqKey", ["kms:Decrypt", "kms:GenerateDataKey"], [queue_kms_key_arn])
         )
+    if environment_kms_key_arn:
+        # Lambda decrypts the environment with the execution role when it starts an instance.
+        statements.append(_allow("EnvironmentKey", ["kms:Decrypt"], [environment_kms_key_arn]))
     if tracing:
         statements.append(_allow("Tracing", XRAY_ACTIONS[:2], ["*"]))
     if vpc is not None:
@@ -295,6 +300,16 @@ KEY_USER_ACTIONS = [
     "kms:DescribeKey",
 ]
 QUEUE_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+# What the deploying principal does with the key through Lambda when it sets the function's
+# environment (Lambda encrypts it and grants the execution role its use) and through Firehose
+# when it creates the stream (Firehose creates a grant for itself; docs/aws-semantics.md K3, K4).
+LAMBDA_ENVIRONMENT_KEY_ACTIONS = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:CreateGrant",
+    "kms:DescribeKey",
+]
+FIREHOSE_STREAM_KEY_ACTIONS = ["kms:CreateGrant", "kms:DescribeKey"]
 # CloudWatch Logs' documented needs (Encrypt*, Decrypt*, ReEncrypt*, GenerateDataKey*, Describe*),
 # spelled out for a symmetric key.
 LOGS_KEY_ACTIONS = [
@@ -321,6 +336,26 @@ def cloudwatch_alarms_use_key(account_id: str) -> dict[str, Any]:
     }
 
 
+def _via_service(
+    sid: str, actions: list[str], partition: str, region: str, account_id: str, service: str
+) -> Doc:
+    """The account's principals (as their IAM policies allow) may use the key, but only in
+    requests `service` makes for them in this Region (kms:ViaService)."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+        "Action": actions,
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": f"{service}.{region}.amazonaws.com",
+                "kms:CallerAccount": account_id,
+            }
+        },
+    }
+
+
 def kms_key_policy(
     *,
     partition: str,
@@ -329,14 +364,50 @@ def kms_key_policy(
     role_arns: list[str],
     log_group_arns: list[str],
     alarm_topic: bool = False,
+    lambda_environment: bool = False,
+    firehose_stream: bool = False,
 ) -> Doc:
     """Key policy of the component's customer managed key ("*" as Resource means this key).
 
-    The account administers the key; this processor's roles use it for the queues; EventBridge
-    (from this account) encrypts what it delivers to the queue and the rule DLQ; CloudWatch Logs
-    may use it only for this processor's log groups (encryption context condition); with
-    `alarm_topic`, CloudWatch (alarms of this account) may publish to the encrypted alarm topic.
+    The account administers the key; this processor's roles (`role_arns`, matched by
+    `aws:PrincipalArn`, so the policy needs no role to exist yet, and their own policies must
+    grant the use too) use it for the queues and the function's environment; EventBridge (from
+    this account) encrypts what it delivers to the queue and the rule DLQ; CloudWatch Logs may use
+    it only for this processor's log groups (encryption context condition); with
+    `lambda_environment` and `firehose_stream`, whoever deploys may have Lambda and Firehose use
+    it (their grants); with `alarm_topic`, CloudWatch (alarms of this account) may publish to
+    the encrypted alarm topic.
     """
+    services = [
+        *(
+            [
+                _via_service(
+                    "LambdaEncryptsTheFunctionsEnvironment",
+                    LAMBDA_ENVIRONMENT_KEY_ACTIONS,
+                    partition,
+                    region,
+                    account_id,
+                    "lambda",
+                )
+            ]
+            if lambda_environment
+            else []
+        ),
+        *(
+            [
+                _via_service(
+                    "FirehoseEncryptsTheSplunkStream",
+                    FIREHOSE_STREAM_KEY_ACTIONS,
+                    partition,
+                    region,
+                    account_id,
+                    "firehose",
+                )
+            ]
+            if firehose_stream
+            else []
+        ),
+    ]
     alarms = [cloudwatch_alarms_use_key(account_id)] if alarm_topic else []
     return _doc(
         {
@@ -347,11 +418,12 @@ def kms_key_policy(
             "Resource": "*",
         },
         {
-            "Sid": "ProcessorRolesUseTheKeyForQueues",
+            "Sid": "ProcessorRolesUseTheKey",
             "Effect": "Allow",
-            "Principal": {"AWS": role_arns},
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
             "Action": QUEUE_KEY_ACTIONS,
             "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arns}},
         },
         {
             "Sid": "EventBridgeDeliversToEncryptedQueues",
@@ -369,6 +441,7 @@ def kms_key_policy(
             "Resource": "*",
             "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
         },
+        *services,
         *alarms,
     )
 

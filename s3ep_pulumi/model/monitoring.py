@@ -366,8 +366,10 @@ class MonitoringConfig(Section):
     log_kms_key_arn: KmsArn | None = Field(
         None,
         description=(
-            "Customer KMS key for the function's and dispatcher's log groups; its key policy "
-            "must let logs.<region>.amazonaws.com use it. Default: CloudWatch Logs encryption."
+            "Customer KMS key for every log group of the processor (function, dispatcher, "
+            "Splunk stream errors); its key policy must let logs.<region>.amazonaws.com use it. "
+            "Default: the processor's key (security.create_kms_key or security.kms_key_arn), "
+            "else CloudWatch Logs encryption."
         ),
     )
     dynatrace: DynatraceConfig | None = Field(None, description="Default: no Dynatrace.")

@@ -14,6 +14,10 @@ from s3ep_pulumi.runtime.s3ep_shim import HANDLER_ENV
 
 # What encrypts the four queues (`queue_key`).
 QueueKey = Literal["given-key", "component-key", "sqs-managed"]
+# The processor's own customer key (`processor_key`): created, or named in the config.
+ProcessorKey = Literal["component-key", "given-key"]
+# What encrypts the log groups (`log_group_key`): monitoring.log_kms_key_arn, or the processor's.
+LogGroupKey = Literal["log-key", "processor-key"]
 # Powertools' service name: every log line and metric of the function carries it.
 SERVICE_NAME_ENV = "POWERTOOLS_SERVICE_NAME"
 
@@ -40,12 +44,68 @@ def state_machine_tags(args: S3EventProcessorArgs, base: dict[str, str]) -> dict
 # --- queues -------------------------------------------------------------------------------------
 
 
+def processor_key(args: S3EventProcessorArgs) -> ProcessorKey | None:
+    """The processor's customer key, which encrypts the queues, log groups, the function's
+    environment and the Splunk stream: the one it creates (security.create_kms_key), or
+    security.kms_key_arn (the model rejects both together); None: AWS-managed encryption."""
+    if args.security.create_kms_key:
+        return "component-key"
+    return "given-key" if args.security.kms_key_arn is not None else None
+
+
+@dataclass(frozen=True)
+class KeyUsers:
+    """Who the key the processor creates must admit, by name: the roles that use it, the log
+    groups it encrypts, and whether Lambda (the function's environment), Firehose (the Splunk
+    stream) and CloudWatch (the alarm topic) use it."""
+
+    roles: list[str]
+    log_groups: list[str]
+    lambda_environment: bool
+    firehose_stream: bool
+    alarm_topic: bool
+
+
+def key_users(args: S3EventProcessorArgs) -> KeyUsers:
+    """What the created key's policy admits (`iam.kms_key_policy`): everything the processor
+    encrypts with it, and nothing else."""
+    n = args.names
+    function = args.function.existing_function_arn is None
+    splunk = args.monitoring.splunk
+    stream = splunk is not None and splunk.creates_stream
+    return KeyUsers(
+        roles=[*([n.function_role] if function else []), n.dispatcher_role],
+        log_groups=[
+            *([n.function_log_group] if function else []),
+            n.dispatcher_log_group,
+            *([n.firehose_log_group] if stream else []),
+        ],
+        lambda_environment=function,
+        firehose_stream=stream,
+        alarm_topic=alarm_topic_key(args) == "component-key",
+    )
+
+
+def given_queue_key_arn(args: S3EventProcessorArgs) -> str | None:
+    """The ARN of the queues' key when the config names it (queue.kms_key_arn, or
+    security.kms_key_arn: the model rejects both together)."""
+    return args.queue.kms_key_arn or args.security.kms_key_arn
+
+
 def queue_key(args: S3EventProcessorArgs) -> QueueKey:
-    """What encrypts the queues: queue.kms_key_arn, else the processor's own key
-    (security.create_kms_key; the model rejects both together), else SQS-managed encryption."""
-    if args.queue.kms_key_arn is not None:
+    """What encrypts the queues: a key the config names (`given_queue_key_arn`), else the key
+    the processor creates, else SQS-managed encryption."""
+    if given_queue_key_arn(args) is not None:
         return "given-key"
     return "component-key" if args.security.create_kms_key else "sqs-managed"
+
+
+def log_group_key(args: S3EventProcessorArgs) -> LogGroupKey | None:
+    """What encrypts every log group of the processor: monitoring.log_kms_key_arn, else the
+    processor's key, else CloudWatch Logs' own encryption (None)."""
+    if args.monitoring.log_kms_key_arn is not None:
+        return "log-key"
+    return "processor-key" if processor_key(args) is not None else None
 
 
 def function_dlq(args: S3EventProcessorArgs) -> str | None:

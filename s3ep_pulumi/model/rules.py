@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from s3ep_pulumi.model import limits
 from s3ep_pulumi.model.budget import MIN_START_WINDOW_SECONDS, PAYLOAD_HEADROOM_BYTES
-from s3ep_pulumi.model.security import AWS_MANAGED_SNS_KEY, AWS_MANAGED_SQS_KEY
+from s3ep_pulumi.model.security import AWS_MANAGED_KEY, AWS_MANAGED_SNS_KEY, AWS_MANAGED_SQS_KEY
 
 if TYPE_CHECKING:
     from s3ep_pulumi.model.args import S3EventProcessorArgs
@@ -383,14 +383,42 @@ def _names_fit(args: S3EventProcessorArgs) -> Iterator[Problem]:
 
 
 @rule(
-    "`security.create_kms_key` and `queue.kms_key_arn` are not both set (one key for the queues)."
+    "At most one of `security.create_kms_key`, `security.kms_key_arn` and `queue.kms_key_arn` "
+    "is set (one key for the queues)."
 )
 def _one_queue_key(args: S3EventProcessorArgs) -> Iterator[Problem]:
-    if args.security.create_kms_key and args.queue.kms_key_arn is not None:
+    s, q = args.security, args.queue
+    if s.create_kms_key and q.kms_key_arn is not None:
         yield (
             ("security", "create_kms_key"),
             "queue.kms_key_arn already names the key for the queues; remove one of the two",
             True,
+        )
+    if s.kms_key_arn is not None and s.create_kms_key:
+        yield (
+            ("security", "kms_key_arn"),
+            "security.create_kms_key creates the processor's key; name your key or create one, "
+            "not both",
+            s.kms_key_arn,
+        )
+    if s.kms_key_arn is not None and q.kms_key_arn is not None:
+        yield (
+            ("queue", "kms_key_arn"),
+            "security.kms_key_arn already encrypts the queues; remove one of the two",
+            q.kms_key_arn,
+        )
+
+
+@rule("`security.kms_key_arn` is a customer managed key, not an AWS managed `alias/aws/...`.")
+def _processor_key_is_customer_managed(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    arn = args.security.kms_key_arn
+    if arn is not None and AWS_MANAGED_KEY.search(arn):
+        yield (
+            ("security", "kms_key_arn"),
+            "an AWS managed key's policy admits only its own service and cannot be changed, so "
+            "EventBridge, CloudWatch Logs and Firehose cannot use it; name a customer managed "
+            "key or set create_kms_key",
+            arn,
         )
 
 

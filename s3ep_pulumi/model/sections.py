@@ -486,10 +486,22 @@ class SecurityConfig(Section):
     create_kms_key: bool = Field(
         False,
         description=(
-            "Create one customer managed KMS key (rotation on) for the four queues, with a key "
-            "policy that lets only this processor's roles, EventBridge (this account) and "
-            "CloudWatch Logs (this processor's log groups) use it. Exposed as the component's "
-            "`kms_key_arn`. Default false: SQS-managed encryption, or queue.kms_key_arn."
+            "Create the processor's customer managed KMS key (rotation on): it encrypts the "
+            "queues, the log groups, the function's environment, the Splunk stream and the alarm "
+            "topic. Its key policy lets only this processor's roles, EventBridge and CloudWatch "
+            "(this account), CloudWatch Logs (this processor's log groups) and, through Lambda "
+            "and Firehose, the account use it. Exposed as the component's `kms_key_arn`. "
+            "Default false: AWS-managed encryption, or kms_key_arn."
+        ),
+    )
+    kms_key_arn: KmsArn | None = Field(
+        None,
+        description=(
+            "Or an existing customer managed key as the processor's key: it encrypts the queues, "
+            "the log groups, the function's environment and the Splunk stream (not the alarm "
+            "topic: monitoring.alarms.kms_key_arn). Its key policy is yours and must allow what "
+            "docs/security.md lists (EventBridge, CloudWatch Logs for these log groups, IAM "
+            "policies for the account). Default: none."
         ),
     )
     kms_key_deletion_window_days: int = Field(

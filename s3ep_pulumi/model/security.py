@@ -49,4 +49,6 @@ WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
 # AWS-managed keys a service principal cannot use: EventBridge cannot send to a queue encrypted
 # with alias/aws/sqs, CloudWatch alarms cannot publish to a topic encrypted with alias/aws/sns.
 AWS_MANAGED_SQS_KEY = re.compile(r"(^|:)alias/aws/sqs$")
+# Any AWS managed key: its key policy admits only its own service, and cannot be changed.
+AWS_MANAGED_KEY = re.compile(r"(^|:)alias/aws/")
 AWS_MANAGED_SNS_KEY = re.compile(r"(^|:)alias/aws/sns$")

@@ -339,11 +339,14 @@ def test_key_policy_lets_the_account_administer_the_key_but_never_use_it() -> No
 def test_key_policy_grants_use_to_the_roles_eventbridge_and_this_processors_log_groups() -> None:
     assert key_policy()["Statement"][1:] == [
         {
-            "Sid": "ProcessorRolesUseTheKeyForQueues",
+            # by ARN in a condition: the policy can be set before the roles exist (KMS rejects
+            # a principal that does not), and survives a role recreated under the same name
+            "Sid": "ProcessorRolesUseTheKey",
             "Effect": "Allow",
-            "Principal": {"AWS": ROLES},
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": ROLES}},
         },
         {
             "Sid": "EventBridgeDeliversToEncryptedQueues",
@@ -374,6 +377,37 @@ def test_key_policy_grants_use_to_the_roles_eventbridge_and_this_processors_log_
             },
         },
     ]
+
+
+def test_key_policy_lets_the_account_use_the_key_only_through_lambda_and_firehose() -> None:
+    with_services = iam.kms_key_policy(
+        partition="aws",
+        region=REGION,
+        account_id=ACCOUNT,
+        role_arns=ROLES,
+        log_group_arns=[LOG_GROUP],
+        lambda_environment=True,
+        firehose_stream=True,
+    )
+    lambda_, firehose = with_services["Statement"][4:]
+    root = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    assert lambda_ == {
+        "Sid": "LambdaEncryptsTheFunctionsEnvironment",
+        "Effect": "Allow",
+        "Principal": root,
+        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:CreateGrant", "kms:DescribeKey"],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": f"lambda.{REGION}.amazonaws.com",
+                "kms:CallerAccount": ACCOUNT,
+            }
+        },
+    }
+    assert firehose["Action"] == ["kms:CreateGrant", "kms:DescribeKey"]
+    assert firehose["Condition"]["StringEquals"]["kms:ViaService"] == (
+        f"firehose.{REGION}.amazonaws.com"
+    )
 
 
 def test_key_policy_with_an_alarm_topic_lets_this_accounts_alarms_publish() -> None:

@@ -195,6 +195,40 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "the processor's key named, created and given for the queues at once",
+        config(
+            security={"create_kms_key": True, "kms_key_arn": KEY},
+            queue={"kms_key_arn": KEY},
+        ),
+        [
+            (
+                "security.create_kms_key",
+                "queue.kms_key_arn already names the key for the queues; remove one of the two",
+            ),
+            (
+                "security.kms_key_arn",
+                "security.create_kms_key creates the processor's key; name your key or create "
+                "one, not both",
+            ),
+            (
+                "queue.kms_key_arn",
+                "security.kms_key_arn already encrypts the queues; remove one of the two",
+            ),
+        ],
+    ),
+    (
+        "an AWS managed key as the processor's key",
+        config(security={"kms_key_arn": "arn:aws:kms:us-east-1:123456789012:alias/aws/lambda"}),
+        [
+            (
+                "security.kms_key_arn",
+                "an AWS managed key's policy admits only its own service and cannot be changed, "
+                "so EventBridge, CloudWatch Logs and Firehose cannot use it; name a customer "
+                "managed key or set create_kms_key",
+            ),
+        ],
+    ),
+    (
         "notification switch on a new bucket",
         config(bucket={"enable_eventbridge_notifications": True}),
         [

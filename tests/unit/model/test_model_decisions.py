@@ -376,7 +376,12 @@ def test_splunk_stream_backs_up_only_failed_events_gzipped_under_its_name() -> N
         "prefix": "img-splunk/",
         "compression_format": "GZIP",
     }
-    assert integrations.FIREHOSE_ENCRYPTION == {"enabled": True, "key_type": "AWS_OWNED_CMK"}
+    assert integrations.firehose_encryption(None) == {"enabled": True, "key_type": "AWS_OWNED_CMK"}
+    assert integrations.firehose_encryption("K") == {
+        "enabled": True,
+        "key_type": "CUSTOMER_MANAGED_CMK",
+        "key_arn": "K",
+    }
 
 
 # --- policy documents ---------------------------------------------------------------------------
