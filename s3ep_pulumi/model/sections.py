@@ -26,7 +26,8 @@ class BucketConfig(Section):
         pattern=BUCKET_NAME_PATTERN,
         description=(
             "New bucket: its name (a name ending in '-an' is created in the account regional "
-            "namespace). Default '<name_prefix>-<account>-<region>-an' in the account "
+            "namespace, and must then end in '-<account>-<region>-an' of the deploying account "
+            "and Region). Default '<name_prefix>-<account>-<region>-an' in the account "
             "regional namespace, which only this account can create (bucket names are global); "
             "in me-south-1 and me-central-1, which lack that namespace, the same without '-an'. "
             "A stack deployed before this default keeps its bucket (docs/operations.md, "
