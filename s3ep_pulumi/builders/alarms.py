@@ -200,12 +200,19 @@ def alarm_specs(args: S3EventProcessorArgs, t: AlarmTargets) -> list[Spec]:
                     "compare ExecutionTime with dispatch.max_execution_seconds and the "
                     "function's duration.",
                 ),
-                (
-                    "dispatcher-executions-aborted",
-                    a.dispatcher_aborted,
-                    "ExecutionsAborted",
-                    "Dispatcher executions were stopped from outside.",
-                    "find who called StopExecution (CloudTrail).",
+                # STANDARD only: EXPRESS executions cannot be stopped, so the metric is empty.
+                *(
+                    [
+                        (
+                            "dispatcher-executions-aborted",
+                            a.dispatcher_aborted,
+                            "ExecutionsAborted",
+                            "Dispatcher executions were stopped from outside.",
+                            "find who called StopExecution (CloudTrail).",
+                        )
+                    ]
+                    if args.dispatch.executions_can_be_aborted
+                    else []
                 ),
                 (
                     "dispatcher-executions-throttled",

@@ -6,6 +6,7 @@ Every statement names exact actions on exact resources. The few places where AWS
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from s3ep_pulumi.model.security import WILDCARD_RESOURCE_EXCEPTIONS
@@ -14,7 +15,46 @@ Doc = dict[str, Any]
 
 XRAY_ACTIONS = [a for a in WILDCARD_RESOURCE_EXCEPTIONS if a.startswith("xray:")]
 LOG_DELIVERY_ACTIONS = [a for a in WILDCARD_RESOURCE_EXCEPTIONS if a.startswith("logs:")]
-VPC_ACTIONS = [a for a in WILDCARD_RESOURCE_EXCEPTIONS if a.startswith("ec2:")]
+# What Lambda does with a VPC function's execution role (AWSLambdaVPCAccessExecutionRole, less
+# ec2:DescribeSubnets, which the Lambda guide asks of the deploying user, not of the role). The
+# Service Authorization Reference gives CreateNetworkInterface the resource types
+# network-interface* and subnet* (security-group when groups are given), the other three
+# network-interface*; DescribeNetworkInterfaces has none (docs/aws-semantics.md I1).
+VPC_CREATE_ACTIONS = ["ec2:CreateNetworkInterface"]
+VPC_MANAGE_ACTIONS = [
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+]
+VPC_DESCRIBE_ACTIONS = ["ec2:DescribeNetworkInterfaces"]
+
+
+@dataclass(frozen=True)
+class VpcAccess:
+    """The ARNs a VPC function's role may create network interfaces with: every network
+    interface of this account and Region (their ids do not exist before Lambda creates them),
+    and the configured subnets and security groups."""
+
+    network_interfaces: str
+    subnets: list[str]
+    security_groups: list[str]
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        partition: str,
+        region: str,
+        account_id: str,
+        subnet_ids: list[str],
+        security_group_ids: list[str],
+    ) -> VpcAccess:
+        ec2 = f"arn:{partition}:ec2:{region}:{account_id}"
+        return cls(
+            network_interfaces=f"{ec2}:network-interface/*",
+            subnets=[f"{ec2}:subnet/{s}" for s in subnet_ids],
+            security_groups=[f"{ec2}:security-group/{g}" for g in security_group_ids],
+        )
 
 
 def _doc(*statements: Doc) -> Doc:
@@ -51,8 +91,16 @@ def scheduler_assume_role(account_id: str) -> Doc:
 
 
 def firehose_assume_role(account_id: str) -> Doc:
-    """The Splunk stream's trust policy: Firehose, from this account."""
-    return assume_role("firehose.amazonaws.com", account_id)
+    """The Splunk stream's trust policy: Firehose, from this account, in the form the Firehose
+    guide documents (`sts:ExternalId` = the account id; docs/aws-semantics.md I2)."""
+    return _doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "firehose.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": account_id}},
+        }
+    )
 
 
 def lambda_assume_role() -> Doc:
@@ -118,14 +166,16 @@ def function_policy(
     function_dlq_arn: str,
     bucket_kms_key_arn: str | None,
     tracing: bool,
-    vpc: bool,
+    vpc: VpcAccess | None,
     queue_kms_key_arn: str | None = None,
+    environment_kms_key_arn: str | None = None,
     extra_statements: list[Doc] | None = None,
 ) -> Doc:
     """The function may write its own logs, read objects under the filtered prefixes of this
-    bucket only, and send failed asynchronous events to its own DLQ (with the queues' customer
-    key, if any). `extra_statements` (the user's escape hatch) are appended unchanged: the
-    policy pack, not this function, judges them."""
+    bucket only, send failed asynchronous events to its own DLQ (with the queues' customer
+    key, if any) and decrypt its environment (with a customer key, if any). `extra_statements`
+    (the user's escape hatch) are appended unchanged: the policy pack, not this function,
+    judges them."""
     objects = [f"{bucket_arn}/{p}*" for p in key_prefixes] or [f"{bucket_arn}/*"]
     statements = [
         _allow("OwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
@@ -139,10 +189,22 @@ def function_policy(
         statements.append(
             _allow("DlqKey", ["kms:Decrypt", "kms:GenerateDataKey"], [queue_kms_key_arn])
         )
+    if environment_kms_key_arn:
+        # Lambda decrypts the environment with the execution role when it starts an instance.
+        statements.append(_allow("EnvironmentKey", ["kms:Decrypt"], [environment_kms_key_arn]))
     if tracing:
         statements.append(_allow("Tracing", XRAY_ACTIONS[:2], ["*"]))
-    if vpc:
-        statements.append(_allow("VpcNetworkInterfaces", VPC_ACTIONS, ["*"]))
+    if vpc is not None:
+        enis = vpc.network_interfaces
+        statements += [
+            _allow(
+                "VpcCreateNetworkInterfaces",
+                VPC_CREATE_ACTIONS,
+                [enis, *vpc.subnets, *vpc.security_groups],
+            ),
+            _allow("VpcManageNetworkInterfaces", VPC_MANAGE_ACTIONS, [enis]),
+            _allow("VpcDescribeNetworkInterfaces", VPC_DESCRIBE_ACTIONS, ["*"]),
+        ]
     statements.extend(extra_statements or [])
     return _doc(*statements)
 
@@ -238,6 +300,16 @@ KEY_USER_ACTIONS = [
     "kms:DescribeKey",
 ]
 QUEUE_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+# What the deploying principal does with the key through Lambda when it sets the function's
+# environment (Lambda encrypts it and grants the execution role its use) and through Firehose
+# when it creates the stream (Firehose creates a grant for itself; docs/aws-semantics.md K3, K4).
+LAMBDA_ENVIRONMENT_KEY_ACTIONS = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:CreateGrant",
+    "kms:DescribeKey",
+]
+FIREHOSE_STREAM_KEY_ACTIONS = ["kms:CreateGrant", "kms:DescribeKey"]
 # CloudWatch Logs' documented needs (Encrypt*, Decrypt*, ReEncrypt*, GenerateDataKey*, Describe*),
 # spelled out for a symmetric key.
 LOGS_KEY_ACTIONS = [
@@ -264,6 +336,26 @@ def cloudwatch_alarms_use_key(account_id: str) -> dict[str, Any]:
     }
 
 
+def _via_service(
+    sid: str, actions: list[str], partition: str, region: str, account_id: str, service: str
+) -> Doc:
+    """The account's principals (as their IAM policies allow) may use the key, but only in
+    requests `service` makes for them in this Region (kms:ViaService)."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+        "Action": actions,
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": f"{service}.{region}.amazonaws.com",
+                "kms:CallerAccount": account_id,
+            }
+        },
+    }
+
+
 def kms_key_policy(
     *,
     partition: str,
@@ -272,14 +364,50 @@ def kms_key_policy(
     role_arns: list[str],
     log_group_arns: list[str],
     alarm_topic: bool = False,
+    lambda_environment: bool = False,
+    firehose_stream: bool = False,
 ) -> Doc:
     """Key policy of the component's customer managed key ("*" as Resource means this key).
 
-    The account administers the key; this processor's roles use it for the queues; EventBridge
-    (from this account) encrypts what it delivers to the queue and the rule DLQ; CloudWatch Logs
-    may use it only for this processor's log groups (encryption context condition); with
-    `alarm_topic`, CloudWatch (alarms of this account) may publish to the encrypted alarm topic.
+    The account administers the key; this processor's roles (`role_arns`, matched by
+    `aws:PrincipalArn`, so the policy needs no role to exist yet, and their own policies must
+    grant the use too) use it for the queues and the function's environment; EventBridge (from
+    this account) encrypts what it delivers to the queue and the rule DLQ; CloudWatch Logs may use
+    it only for this processor's log groups (encryption context condition); with
+    `lambda_environment` and `firehose_stream`, whoever deploys may have Lambda and Firehose use
+    it (their grants); with `alarm_topic`, CloudWatch (alarms of this account) may publish to
+    the encrypted alarm topic.
     """
+    services = [
+        *(
+            [
+                _via_service(
+                    "LambdaEncryptsTheFunctionsEnvironment",
+                    LAMBDA_ENVIRONMENT_KEY_ACTIONS,
+                    partition,
+                    region,
+                    account_id,
+                    "lambda",
+                )
+            ]
+            if lambda_environment
+            else []
+        ),
+        *(
+            [
+                _via_service(
+                    "FirehoseEncryptsTheSplunkStream",
+                    FIREHOSE_STREAM_KEY_ACTIONS,
+                    partition,
+                    region,
+                    account_id,
+                    "firehose",
+                )
+            ]
+            if firehose_stream
+            else []
+        ),
+    ]
     alarms = [cloudwatch_alarms_use_key(account_id)] if alarm_topic else []
     return _doc(
         {
@@ -290,11 +418,12 @@ def kms_key_policy(
             "Resource": "*",
         },
         {
-            "Sid": "ProcessorRolesUseTheKeyForQueues",
+            "Sid": "ProcessorRolesUseTheKey",
             "Effect": "Allow",
-            "Principal": {"AWS": role_arns},
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
             "Action": QUEUE_KEY_ACTIONS,
             "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arns}},
         },
         {
             "Sid": "EventBridgeDeliversToEncryptedQueues",
@@ -312,6 +441,7 @@ def kms_key_policy(
             "Resource": "*",
             "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
         },
+        *services,
         *alarms,
     )
 

@@ -15,8 +15,16 @@ from s3ep_pulumi.model.naming import Names
 Doc = dict[str, Any]
 DYNATRACE_WRAPPER = "/opt/dynatrace"
 DYNATRACE_TOKEN_VARIABLE = "DT_CONNECTION_AUTH_TOKEN"
-# The stream is encrypted at rest with a key AWS owns: no key policy to keep in step.
-FIREHOSE_ENCRYPTION: Doc = {"enabled": True, "key_type": "AWS_OWNED_CMK"}
+
+
+def firehose_encryption(key_arn: str | None) -> Doc:
+    """The stream's encryption at rest (snake_case, as pulumi-aws takes it): the processor's
+    customer key, or, without one, a key AWS owns (no key policy to keep in step)."""
+    if key_arn is None:
+        return {"enabled": True, "key_type": "AWS_OWNED_CMK"}
+    return {"enabled": True, "key_type": "CUSTOMER_MANAGED_CMK", "key_arn": key_arn}
+
+
 # Only what Splunk did not accept goes to the failed-events bucket, gzip-compressed.
 FIREHOSE_BACKUP_MODE = "FailedEventsOnly"
 FIREHOSE_BACKUP_COMPRESSION = "GZIP"

@@ -22,6 +22,26 @@ def json_doc(doc_fn: Callable[..., Any], *outputs: Any) -> pulumi.Output[str]:
 
 
 @dataclass(frozen=True)
+class GrantedRole:
+    """A role and its one inline policy. IAM grants nothing until the policy is attached, so
+    whatever acts with the role is declared after `ready` (`depends_on=role.ready`), not only
+    after the role: without it, creating the consumer races the policy and works only because
+    the provider retries."""
+
+    role: aws.iam.Role
+    policy: aws.iam.RolePolicy
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        return self.role.arn
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """What a consumer of the role depends on: its policy (which depends on the role)."""
+        return [self.policy]
+
+
+@dataclass(frozen=True)
 class Context:
     """The processor every stage declares its resources for. Every child is named
     `f"{name}-<role>"` and parented to the component, so its URN never depends on the stage."""
@@ -70,7 +90,7 @@ class Context:
 
     def role(
         self, role: str, name: str, trust: pulumi.Input[str], policy: pulumi.Input[str]
-    ) -> aws.iam.Role:
+    ) -> GrantedRole:
         """The role `f"{name}-{role}-role"` and its single inline policy: nothing else is
         attached. Every role gets the configured permissions boundary."""
         r = aws.iam.Role(
@@ -81,10 +101,10 @@ class Context:
             tags=self.tags,
             opts=self.opts(),
         )
-        aws.iam.RolePolicy(
+        inline = aws.iam.RolePolicy(
             f"{self.name}-{role}-policy",
             role=r.id,
             policy=policy,
             opts=self.opts(),
         )
-        return r
+        return GrantedRole(role=r, policy=inline)

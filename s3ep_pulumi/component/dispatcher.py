@@ -11,7 +11,8 @@ import pulumi_aws as aws
 
 from s3ep_pulumi.builders import iam
 from s3ep_pulumi.builders.state_machine import DispatcherTargets, definition
-from s3ep_pulumi.component.context import Context, json_doc
+from s3ep_pulumi.component.context import Context, GrantedRole, json_doc
+from s3ep_pulumi.component.encryption import Encryption
 from s3ep_pulumi.component.function import Function
 from s3ep_pulumi.component.queues import Queues
 from s3ep_pulumi.model import resources
@@ -26,12 +27,16 @@ from s3ep_pulumi.model.sections import (
 @dataclass(frozen=True)
 class Dispatcher:
     state_machine: aws.sfn.StateMachine
-    role: aws.iam.Role
+    role: GrantedRole
     log_group: aws.cloudwatch.LogGroup
 
 
 def dispatcher(
-    ctx: Context, args: S3EventProcessorArgs, queues: Queues, function: Function
+    ctx: Context,
+    args: S3EventProcessorArgs,
+    queues: Queues,
+    function: Function,
+    encryption: Encryption,
 ) -> Dispatcher:
     d, n = args.dispatch, args.names
     state_machine_arn = ctx.arn("states", f"stateMachine:{n.state_machine}")
@@ -39,21 +44,21 @@ def dispatcher(
         f"{ctx.name}-dispatcher-logs",
         name=n.dispatcher_log_group,
         retention_in_days=resources.dispatcher_log_retention_days(args),
-        kms_key_id=args.monitoring.log_kms_key_arn,
+        kms_key_id=encryption.log_group_key(args),
         tags=ctx.tags,
-        opts=ctx.opts(),
+        opts=ctx.opts(depends_on=encryption.ready),
     )
     role = ctx.role(
         "dispatcher",
         n.dispatcher_role,
         json_doc(iam.states_assume_role, ctx.account, state_machine_arn),
         json_doc(
-            lambda queue, dlq, lease, fn: iam.dispatcher_policy(
+            lambda queue, dlq, lease, fn, key: iam.dispatcher_policy(
                 queue_arn=queue,
                 dlq_arn=dlq,
                 lease_queue_arn=lease,
                 function_arn=fn,
-                queue_kms_key_arn=args.queue.kms_key_arn,
+                queue_kms_key_arn=key,
                 tracing=d.tracing,
                 logging=d.logging_enabled,
             ),
@@ -61,6 +66,7 @@ def dispatcher(
             queues.dlq.arn,
             queues.lease.arn,
             function.arn,
+            queues.key_arn,
         ),
     )
     machine = aws.sfn.StateMachine(
@@ -88,7 +94,7 @@ def dispatcher(
         ),
         tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=d.tracing),
         tags=resources.state_machine_tags(args, ctx.tags),
-        opts=ctx.opts(),
+        opts=ctx.opts(depends_on=role.ready),
     )
     # The poll trigger: EventBridge Scheduler starts a poller every poll interval.
     scheduler_role = ctx.role(
@@ -113,6 +119,6 @@ def dispatcher(
                 maximum_retry_attempts=SCHEDULE_RETRY_ATTEMPTS,
             ),
         ),
-        opts=ctx.opts(),
+        opts=ctx.opts(depends_on=scheduler_role.ready),
     )
     return Dispatcher(state_machine=machine, role=role, log_group=log_group)

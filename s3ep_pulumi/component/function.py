@@ -18,7 +18,8 @@ from s3ep_pulumi.component.archive import (
     build_package,
     shim_files,
 )
-from s3ep_pulumi.component.context import Context, json_doc
+from s3ep_pulumi.component.context import Context, GrantedRole, json_doc
+from s3ep_pulumi.component.encryption import Encryption
 from s3ep_pulumi.component.queues import Queues, tls_only_policy
 from s3ep_pulumi.component.storage import Storage
 from s3ep_pulumi.model import resources
@@ -34,13 +35,17 @@ class Function:
     invoke_arn: pulumi.Output[str]  # what the dispatcher invokes: the function or its alias
     alias: str | None = None  # the provisioned-concurrency alias, if any
     provisioned: aws.lambda_.ProvisionedConcurrencyConfig | None = None
-    role: aws.iam.Role | None = None  # None for an existing function: its role is the owner's
+    role: GrantedRole | None = None  # None for an existing function: its role is the owner's
     log_group: aws.cloudwatch.LogGroup | None = None
     runtime_layer_arn: pulumi.Output[str] | None = None  # the shim as a layer, existing functions
 
 
 def function(
-    ctx: Context, args: S3EventProcessorArgs, storage: Storage, queues: Queues
+    ctx: Context,
+    args: S3EventProcessorArgs,
+    storage: Storage,
+    queues: Queues,
+    encryption: Encryption,
 ) -> Function:
     if args.function.existing_function_arn is not None:
         return _existing(ctx, args, args.function.existing_function_arn)
@@ -63,29 +68,45 @@ def function(
         f"{ctx.name}-function-logs",
         name=n.function_log_group,
         retention_in_days=f.log_retention_days,
-        kms_key_id=args.monitoring.log_kms_key_arn,
+        kms_key_id=encryption.log_group_key(args),
         tags=ctx.tags,
-        opts=ctx.opts(),
+        opts=ctx.opts(depends_on=encryption.ready),
     )
     role = ctx.role(
         "function",
         n.function_role,
         json.dumps(iam.lambda_assume_role()),
         json_doc(
-            lambda lg, bucket, dlq: iam.function_policy(
+            lambda lg, bucket, dlq, partition, region, account, qkey, ekey: iam.function_policy(
                 log_group_arn=lg,
                 bucket_arn=bucket,
                 key_prefixes=args.bucket.prefixes,
                 function_dlq_arn=dlq,
                 bucket_kms_key_arn=args.bucket.kms_key_arn,
                 tracing=f.tracing,
-                vpc=f.vpc is not None,
-                queue_kms_key_arn=args.queue.kms_key_arn,
+                vpc=(
+                    iam.VpcAccess.of(
+                        partition=partition,
+                        region=region,
+                        account_id=account,
+                        subnet_ids=f.vpc.subnet_ids,
+                        security_group_ids=f.vpc.security_group_ids,
+                    )
+                    if f.vpc
+                    else None
+                ),
+                queue_kms_key_arn=qkey,
+                environment_kms_key_arn=ekey,
                 extra_statements=[st.document() for st in f.extra_policy_statements],
             ),
             log_group.arn,
             storage.bucket_arn,
             function_dlq.arn,
+            ctx.partition,
+            ctx.region,
+            ctx.account,
+            queues.key_arn,
+            encryption.processor_key_arn,
         ),
     )
     # The shim (s3ep_shim.py, next to the user's code) paces and validates, then calls the
@@ -103,6 +124,8 @@ def function(
         timeout=args.budget.lambda_timeout_seconds,
         architectures=[f.architecture],
         environment=aws.lambda_.FunctionEnvironmentArgs(variables=_environment(ctx, args)),
+        # The environment is encrypted with the processor's key, if any (else Lambda's own).
+        kms_key_arn=encryption.processor_key_arn,
         layers=resources.function_layers(args),
         reserved_concurrent_executions=f.reserved_concurrent_executions,
         dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=function_dlq.arn),
@@ -120,7 +143,9 @@ def function(
         publish=f.publish,
         tags=ctx.tags,
         opts=ctx.opts(
-            depends_on=[log_group],
+            # Its log group, its role's policy (Lambda checks the role when it creates a VPC
+            # function's network interfaces) and its key's policy (Lambda's grant).
+            depends_on=[log_group, *role.ready, *encryption.ready],
             # A secret (the Dynatrace token) is in the environment: keep all of it secret in state.
             additional_secret_outputs=(
                 ["environment"] if args.monitoring.function_environment_secret else None

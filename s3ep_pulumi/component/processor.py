@@ -81,20 +81,18 @@ class S3EventProcessor(pulumi.ComponentResource):
         )
         ctx = Context.of(self, name, cfg)
 
-        # The key first (the queues use it); its policy, which names the roles, last.
+        # The key and its policy first: the queues, log groups, function and stream use it.
         enc = encryption.encryption_key(ctx, cfg)
         store = storage.storage(ctx, cfg)
         q = queues.queues(ctx, cfg, enc)
         events = rule.rule(ctx, cfg, store, q)
-        fn = function.function(ctx, cfg, store, q)
-        disp = dispatcher.dispatcher(ctx, cfg, q, fn)
+        fn = function.function(ctx, cfg, store, q, enc)
+        disp = dispatcher.dispatcher(ctx, cfg, q, fn, enc)
         operations.scaling_policy(ctx, cfg, fn)
         alarms = operations.alarms(ctx, cfg, enc, disp)
         board = operations.dashboard(ctx, cfg, fn, disp, alarms)
         log_groups = [("function", fn.log_group)] if fn.log_group is not None else []
-        splunk.splunk(ctx, cfg, [*log_groups, ("dispatcher", disp.log_group)])
-        roles = [r.arn for r in (fn.role, disp.role) if r is not None]
-        encryption.key_policy(ctx, cfg, enc, roles)
+        splunk.splunk(ctx, cfg, [*log_groups, ("dispatcher", disp.log_group)], enc)
 
         self.bucket_name, self.bucket_arn = store.bucket_name, store.bucket_arn
         self.queue_url, self.queue_arn = q.queue.url, q.queue.arn

@@ -23,6 +23,7 @@ class Queues:
     rule_dlq: aws.sqs.Queue
     lease: aws.sqs.Queue
     encryption: dict[str, Any]  # every queue's encryption settings, the function's DLQ's too
+    key_arn: pulumi.Input[str] | None = None  # their customer key; None: SQS-managed encryption
 
 
 def queue_encryption(args: S3EventProcessorArgs, encryption: Encryption) -> dict[str, Any]:
@@ -30,7 +31,7 @@ def queue_encryption(args: S3EventProcessorArgs, encryption: Encryption) -> dict
     key: pulumi.Input[str] | None
     match resources.queue_key(args):
         case "given-key":
-            key = args.queue.kms_key_arn
+            key = resources.given_queue_key_arn(args)
         case "component-key":
             key = encryption.key_arn
         case "sqs-managed":
@@ -106,4 +107,11 @@ def queues(ctx: Context, args: S3EventProcessorArgs, encryption: Encryption) -> 
         **enc,
     )
     tls_only_policy(ctx, "lease", lease)
-    return Queues(queue=queue, dlq=dlq, rule_dlq=rule_dlq, lease=lease, encryption=enc)
+    return Queues(
+        queue=queue,
+        dlq=dlq,
+        rule_dlq=rule_dlq,
+        lease=lease,
+        encryption=enc,
+        key_arn=enc.get("kms_master_key_id"),
+    )

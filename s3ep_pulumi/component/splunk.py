@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from s3ep_pulumi.builders import iam, integrations
 from s3ep_pulumi.component.context import Context, json_doc
+from s3ep_pulumi.component.encryption import Encryption
 from s3ep_pulumi.model import resources
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 from s3ep_pulumi.model.monitoring import SplunkConfig
@@ -27,6 +28,7 @@ def splunk(
     ctx: Context,
     args: S3EventProcessorArgs,
     log_groups: Sequence[tuple[str, aws.cloudwatch.LogGroup]],
+    encryption: Encryption,
 ) -> Splunk | None:
     """`log_groups` are (stage, group): each gets a subscription filter to the destination."""
     s, n = args.monitoring.splunk, args.names
@@ -34,11 +36,12 @@ def splunk(
         return None
     destination: pulumi.Input[str]
     if s.creates_stream:
-        destination = _stream(ctx, args, s).arn
+        destination = _stream(ctx, args, s, encryption).arn
     else:
         assert s.destination_arn is not None  # creates_stream says so
         destination = s.destination_arn
     role_arn: pulumi.Output[str] | None = None
+    ready: list[pulumi.Resource] = []
     if s.destination_is_firehose:
         subscription_role = ctx.role(
             "log-subscription",
@@ -46,7 +49,7 @@ def splunk(
             json_doc(iam.logs_assume_role, ctx.account, ctx.partition, ctx.region),
             json_doc(iam.log_subscription_policy, destination),
         )
-        role_arn = subscription_role.arn
+        role_arn, ready = subscription_role.arn, subscription_role.ready
     # Every log group of the processor, to the same destination.
     filters = tuple(
         aws.cloudwatch.LogSubscriptionFilter(
@@ -56,7 +59,7 @@ def splunk(
             filter_pattern=s.filter_pattern,
             destination_arn=destination,
             role_arn=role_arn,
-            opts=ctx.opts(),
+            opts=ctx.opts(depends_on=ready),
         )
         for stage, group in log_groups
     )
@@ -64,7 +67,7 @@ def splunk(
 
 
 def _stream(
-    ctx: Context, args: S3EventProcessorArgs, s: SplunkConfig
+    ctx: Context, args: S3EventProcessorArgs, s: SplunkConfig, encryption: Encryption
 ) -> aws.kinesis.FirehoseDeliveryStream:
     """Log events -> Splunk HEC; the HEC token stays in Secrets Manager, read by Firehose."""
     n = args.names
@@ -74,9 +77,9 @@ def _stream(
         f"{ctx.name}-splunk-logs",
         name=n.firehose_log_group,
         retention_in_days=resources.splunk_log_retention_days(args),
-        kms_key_id=args.monitoring.log_kms_key_arn,
+        kms_key_id=encryption.log_group_key(args),
         tags=ctx.tags,
-        opts=ctx.opts(),
+        opts=ctx.opts(depends_on=encryption.ready),
     )
     errors_stream = aws.cloudwatch.LogStream(
         f"{ctx.name}-splunk-logs-delivery",
@@ -100,17 +103,25 @@ def _stream(
             s, n, role_arn=v[0], log_group_name=v[1], log_stream_name=v[2]
         )
     )
+    # At rest with the processor's key (Firehose creates its grant when the stream is created,
+    # so the stream waits for the key policy), else with a key AWS owns.
+    key = encryption.processor_key_arn
+    sse = (
+        pulumi.Output.from_input(key).apply(integrations.firehose_encryption)
+        if key is not None
+        else integrations.firehose_encryption(None)
+    )
     return aws.kinesis.FirehoseDeliveryStream(
         f"{ctx.name}-splunk",
         name=n.firehose,
         destination="splunk",
-        server_side_encryption=aws.kinesis.FirehoseDeliveryStreamServerSideEncryptionArgs(
-            **integrations.FIREHOSE_ENCRYPTION
+        server_side_encryption=cast(
+            pulumi.Input[aws.kinesis.FirehoseDeliveryStreamServerSideEncryptionArgsDict], sse
         ),
         splunk_configuration=cast(
             pulumi.Input[aws.kinesis.FirehoseDeliveryStreamSplunkConfigurationArgsDict],
             configuration,
         ),
         tags=ctx.tags,
-        opts=ctx.opts(),
+        opts=ctx.opts(depends_on=[*role.ready, *encryption.ready]),
     )

@@ -65,6 +65,12 @@ def read_stack_config(stack: str, stacks_dir: Path = STACKS_DIR) -> dict[str, An
     return config
 
 
+def stack_args(stack: str, stacks_dir: Path = STACKS_DIR) -> S3EventProcessorArgs:
+    """The validated `s3ep:processor` settings of a stack file."""
+    raw = read_stack_config(stack, stacks_dir).get(f"{CONFIG_NAMESPACE}:{CONFIG_KEY}")
+    return parse_args(raw, str(stack_file(stack, stacks_dir)))
+
+
 def program() -> S3EventProcessor:
     """Declare this stack's processor and export its outputs."""
     stack = pulumi.get_stack()

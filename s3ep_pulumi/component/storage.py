@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from s3ep_pulumi.builders import iam
 from s3ep_pulumi.component.context import Context, json_doc
+from s3ep_pulumi.model import naming, resources
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 
 
@@ -47,12 +48,20 @@ def storage(ctx: Context, args: S3EventProcessorArgs) -> Storage:
 def _bucket(ctx: Context, args: S3EventProcessorArgs) -> aws.s3.Bucket:
     """A new bucket: encrypted, never public, versioned, TLS only."""
     b = args.bucket
+    name: pulumi.Output[str] = (
+        pulumi.Output.from_input(b.name)
+        if b.name is not None
+        else pulumi.Output.all(ctx.account, ctx.region).apply(
+            lambda v: naming.default_bucket_name(args.name_prefix, v[0], v[1])
+        )
+    )
     bucket = aws.s3.Bucket(
         f"{ctx.name}-bucket",
-        bucket=args.names.bucket,
+        bucket=name,
+        bucket_namespace=name.apply(naming.bucket_namespace),
         force_destroy=b.force_destroy,
         tags=ctx.tags,
-        opts=ctx.opts(),
+        opts=ctx.opts(ignore_changes=resources.bucket_ignore_changes(args)),
     )
     # Default encryption: SSE-S3, or SSE-KMS with bucket keys.
     aws.s3.BucketServerSideEncryptionConfiguration(
@@ -80,7 +89,7 @@ def _bucket(ctx: Context, args: S3EventProcessorArgs) -> aws.s3.Bucket:
         opts=ctx.opts(),
     )
     # Versioning keeps overwritten and deleted objects recoverable.
-    aws.s3.BucketVersioning(
+    versioning = aws.s3.BucketVersioning(
         f"{ctx.name}-bucket-versioning",
         bucket=bucket.id,
         versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
@@ -88,6 +97,35 @@ def _bucket(ctx: Context, args: S3EventProcessorArgs) -> aws.s3.Bucket:
         ),
         opts=ctx.opts(),
     )
+    # ...for noncurrent_version_expiration_days, then S3 deletes them (after versioning is set:
+    # S3 applies the rule to the versions it keeps).
+    days = b.noncurrent_version_expiration_days
+    if days is not None:
+        aws.s3.BucketLifecycleConfiguration(
+            f"{ctx.name}-bucket-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id=resources.NONCURRENT_VERSIONS_RULE_ID,
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),  # every object
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=days,
+                    ),
+                )
+            ],
+            opts=ctx.opts(depends_on=[versioning]),
+        )
+    # Server access logs, when a log bucket is named.
+    log_prefix = resources.access_log_prefix(args)
+    if b.access_log_bucket is not None and log_prefix is not None:
+        aws.s3.BucketLogging(
+            f"{ctx.name}-bucket-logging",
+            bucket=bucket.id,
+            target_bucket=b.access_log_bucket,
+            target_prefix=log_prefix,
+            opts=ctx.opts(),
+        )
     # TLS only.
     aws.s3.BucketPolicy(
         f"{ctx.name}-bucket-policy",

@@ -47,6 +47,18 @@ class Recorded:
     state: dict[str, Any]
     urn: str = ""  # as the engine would name it (the root stack's type left out, as it does)
     id: str = ""
+    # URNs (as `urn` spells them) the engine would create this resource after: every resource
+    # an input came from, and every `depends_on`.
+    dependencies: set[str] = field(default_factory=set)
+    # URNs behind each input, as the SDK reports them (`dependencies` minus these is depends_on).
+    property_dependencies: dict[str, set[str]] = field(default_factory=dict)
+    ignore_changes: list[str] = field(default_factory=list)  # the `ignore_changes` option
+
+    @property
+    def explicit_dependencies(self) -> set[str]:
+        """URNs this resource waits for through `depends_on` only (no input comes from them)."""
+        via_inputs = set().union(*self.property_dependencies.values())
+        return self.dependencies - via_inputs
 
     def prop(self, key: str) -> Any:
         """An input, with JSON strings (policies, definitions) decoded."""
@@ -85,6 +97,41 @@ def fake_secret(arn: str) -> str:
 def _physical_name(args: MockResourceArgs) -> str:
     inputs = args.inputs
     return str(inputs.get("name") or inputs.get("bucket") or f"{args.name}-physical")
+
+
+def _engine_urn(urn: str) -> str:
+    """A URN as `Recorded.urn` spells it: without the root stack's type, as the engine does."""
+    return urn.replace("::pulumi:pulumi:Stack$", "::", 1)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """What a registration says besides its inputs: the dependencies and options the engine
+    would act on, which `MockResourceArgs` does not carry."""
+
+    dependencies: set[str]
+    property_dependencies: dict[str, set[str]]
+    ignore_changes: list[str]
+
+
+class RecordingMonitor(MockMonitor):
+    """The mock monitor, also keeping each registration's dependencies and `ignore_changes`."""
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.options: dict[str, _Options] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # the gRPC method it overrides
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        self.options[response.urn] = _Options(
+            dependencies={_engine_urn(u) for u in request.dependencies},
+            property_dependencies={
+                key: {_engine_urn(u) for u in deps.urns}
+                for key, deps in request.propertyDependencies.items()
+            },
+            ignore_changes=list(request.ignoreChanges),
+        )
+        return response
 
 
 class RecordingMocks(Mocks):
@@ -165,7 +212,7 @@ def run_program(
     it declared. Exceptions raised by the program propagate unchanged."""
     pulumi.runtime.settings.reset_options()
     mocks = RecordingMocks()
-    monitor = MockMonitor(mocks)
+    monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
@@ -188,11 +235,17 @@ def run_program(
     return mocks.capture
 
 
-def _name_resources(capture: Capture, monitor: MockMonitor) -> None:
-    """Give each recording the URN and id the monitor registered it under."""
+def _name_resources(capture: Capture, monitor: RecordingMonitor) -> None:
+    """Give each recording the URN and id the monitor registered it under, and the dependencies
+    and options the program declared for it."""
     by_state = {id(reg.state): reg for reg in monitor.resources.values()}
     for r in capture.resources:
         reg = by_state.get(id(r.state))
         if reg is not None:
-            r.urn = reg.urn.replace("::pulumi:pulumi:Stack$", "::", 1)
+            r.urn = _engine_urn(reg.urn)
             r.id = str(reg.id)
+            options = monitor.options.get(reg.urn)
+            if options is not None:
+                r.dependencies = options.dependencies
+                r.property_dependencies = options.property_dependencies
+                r.ignore_changes = options.ignore_changes

@@ -65,9 +65,11 @@ def _cmd_synth(ns: argparse.Namespace) -> int:
 
 
 def _cmd_check(ns: argparse.Namespace) -> int:
+    from s3ep_pulumi.component.stack import stack_args
     from s3ep_pulumi.local.check import evaluate, read_policy_config, render
     from s3ep_pulumi.local.iam_lint import lint_capture
     from s3ep_pulumi.local.synth import synth_stack
+    from s3ep_pulumi.model.resources import account_prerequisites
 
     capture = synth_stack(ns.stack)
     violations = evaluate(capture, read_policy_config(ns.policy_config))
@@ -76,6 +78,9 @@ def _cmd_check(ns: argparse.Namespace) -> int:
         print(line)
     for f in findings:
         print(f"IAM-LINT  {f.issue}  {f.resource}: {f.detail}")
+    # What the account must provide (docs/operations.md): told, never a failure.
+    for p in account_prerequisites(stack_args(ns.stack)):
+        print(f"WARN      {p.key}  {p.message}")
     mandatory = sum(v.mandatory for v in violations)
     print(
         f"stack {ns.stack}: {len(capture.resources)} resources, {mandatory} mandatory and "

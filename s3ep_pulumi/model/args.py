@@ -39,7 +39,9 @@ class S3EventProcessorArgs(Section):
         pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$",
         description=(
             "Prefix of every physical name: lower case letters, digits and '-'. Every name built "
-            "from it must fit its service's length limit (IAM roles: 64 characters)."
+            "from it must fit its service's length limit: at most 31 characters for the default "
+            "bucket name (63 with account and region), 48 with bucket.name or an existing "
+            "bucket (IAM roles: 64)."
         ),
     )
     tags: dict[str, str] = Field(default_factory=dict, description="Tags on every resource.")
@@ -60,7 +62,11 @@ class S3EventProcessorArgs(Section):
 
     @property
     def names(self) -> Names:
-        return Names.derive(self.name_prefix, self.function_name, self.bucket.existing_bucket_name)
+        return Names.derive(
+            self.name_prefix,
+            self.function_name,
+            self.bucket.existing_bucket_name or self.bucket.name,
+        )
 
     @cached_property
     def budget(self) -> Budget:

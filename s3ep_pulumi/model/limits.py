@@ -23,6 +23,16 @@ EVENT_RULE_NAME_MAX: Final = 64
 SCHEDULE_NAME_MAX: Final = 64
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
 S3_BUCKET_NAME_MAX: Final = 63
+# A bucket's account regional namespace: names end in -<12-digit account>-<region code>-an and
+# only this account can create them; not offered in Middle East (Bahrain) and (UAE).
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/gpbucketnamespaces.html
+S3_ACCOUNT_REGIONAL_UNSUPPORTED_REGIONS: Final = ("me-south-1", "me-central-1")
+ACCOUNT_ID_LENGTH: Final = 12
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_s3Buckets_LoggingEnabled.html
+S3_ACCESS_LOG_PREFIX_MAX: Final = 1_024
+# The longest region code in any partition (us-isof-south-1), as botocore 1.44.8's
+# data/endpoints.json lists them: what a name built from the region must leave room for.
+REGION_CODE_MAX_LENGTH: Final = 15
 # https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
 EXECUTION_NAME_MAX: Final = 80
 

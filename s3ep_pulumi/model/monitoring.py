@@ -172,23 +172,37 @@ class AlarmsConfig(Section):
     function_duration: FunctionDurationAlarm = Field(default_factory=FunctionDurationAlarm)
     dispatcher_failed: DispatcherAlarm = Field(default_factory=DispatcherAlarm)
     dispatcher_timed_out: DispatcherAlarm = Field(default_factory=DispatcherAlarm)
-    dispatcher_aborted: DispatcherAlarm = Field(default_factory=DispatcherAlarm)
+    dispatcher_aborted: DispatcherAlarm = Field(
+        default_factory=DispatcherAlarm,
+        description=(
+            "STANDARD workflows only: EXPRESS executions cannot be stopped (StopExecution is not "
+            "supported for them), so no alarm is made for them."
+        ),
+    )
     dispatcher_throttled: DispatcherAlarm = Field(default_factory=DispatcherAlarm)
 
-    @property
-    def any_enabled(self) -> bool:
-        """Alarms are on and at least one is enabled: only then are alarms (and a topic) made.
-        Every alarm setting yields at least one alarm, whatever else is configured."""
-        settings = (getattr(self, name) for name in type(self).model_fields)
-        return self.enabled and any(s.enabled for s in settings if isinstance(s, AlarmSettings))
+    def active(self, aborts_possible: bool) -> list[AlarmSettings]:
+        """The enabled alarm settings that yield an alarm: all but `dispatcher_aborted` when
+        executions cannot be aborted (`DispatchConfig.executions_can_be_aborted`). Each of them
+        yields at least one alarm, whatever else is configured."""
+        if not self.enabled:
+            return []
+        return [
+            s
+            for name in type(self).model_fields
+            if isinstance(s := getattr(self, name), AlarmSettings)
+            and s.enabled
+            and (aborts_possible or name != "dispatcher_aborted")
+        ]
 
-    def topic_key(self, component_key: bool) -> AlarmTopicKey | None:
+    def topic_key(self, component_key: bool, aborts_possible: bool) -> AlarmTopicKey | None:
         """What encrypts the alarm topic, given whether the processor has its own key
-        (security.create_kms_key). None: no alarm, no topic. 'existing-topic': topic_arn, the
-        component creates no topic. 'given-key': kms_key_arn. 'component-key': the processor's
-        key, whose key policy then admits CloudWatch. 'own-key': a key the component creates for
-        the topic alone (CloudWatch cannot use the AWS-managed alias/aws/sns key)."""
-        if not self.any_enabled:
+        (security.create_kms_key). None: no alarm (`active`), no topic. 'existing-topic':
+        topic_arn, the component creates no topic. 'given-key': kms_key_arn. 'component-key':
+        the processor's key, whose key policy then admits CloudWatch. 'own-key': a key the
+        component creates for the topic alone (CloudWatch cannot use the AWS-managed
+        alias/aws/sns key)."""
+        if not self.active(aborts_possible):
             return None
         if self.topic_arn is not None:
             return "existing-topic"
@@ -352,8 +366,10 @@ class MonitoringConfig(Section):
     log_kms_key_arn: KmsArn | None = Field(
         None,
         description=(
-            "Customer KMS key for the function's and dispatcher's log groups; its key policy "
-            "must let logs.<region>.amazonaws.com use it. Default: CloudWatch Logs encryption."
+            "Customer KMS key for every log group of the processor (function, dispatcher, "
+            "Splunk stream errors); its key policy must let logs.<region>.amazonaws.com use it. "
+            "Default: the processor's key (security.create_kms_key or security.kms_key_arn), "
+            "else CloudWatch Logs encryption."
         ),
     )
     dynatrace: DynatraceConfig | None = Field(None, description="Default: no Dynatrace.")

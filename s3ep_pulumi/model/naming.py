@@ -20,6 +20,31 @@ RULE_TARGET_ID: Final = "queue"
 FIREHOSE_ERROR_LOG_STREAM: Final = "DestinationDelivery"
 # Hex digits of an e-mail address's digest in its subscription's logical name.
 EMAIL_DIGEST_LENGTH: Final = 8
+# S3's account regional namespace (pulumi-aws's bucket_namespace) and the suffix S3 reserves to
+# the names in it.
+ACCOUNT_REGIONAL_NAMESPACE: Final = "account-regional"
+ACCOUNT_REGIONAL_SUFFIX: Final = "-an"
+# The longest account and region a default bucket name can be built from.
+_LONGEST_ACCOUNT = "0" * limits.ACCOUNT_ID_LENGTH
+_LONGEST_REGION = "x" * limits.REGION_CODE_MAX_LENGTH
+
+
+def default_bucket_name(prefix: str, account_id: str, region: str) -> str:
+    """The name of a bucket the component creates when `bucket.name` is not set. Bucket names
+    are global: anyone's bucket of a fixed name breaks `pulumi up`. In the account regional
+    namespace the name `<prefix>-<account>-<region>-an` can be created by this account only;
+    where S3 offers no such namespace, the same name without the reserved -an suffix."""
+    name = f"{prefix}-{account_id}-{region}"
+    if region in limits.S3_ACCOUNT_REGIONAL_UNSUPPORTED_REGIONS:
+        return name
+    return name + ACCOUNT_REGIONAL_SUFFIX
+
+
+def bucket_namespace(name: str) -> str | None:
+    """The namespace a new bucket of this name is created in: the account regional one for a
+    name with its reserved suffix, else the global one (None: S3's default, so buckets made
+    before the option existed see no change)."""
+    return ACCOUNT_REGIONAL_NAMESPACE if name.endswith(ACCOUNT_REGIONAL_SUFFIX) else None
 
 
 @dataclass(frozen=True)
@@ -43,7 +68,9 @@ class Names:
     rule_dlq: str
     function_log_group: str
     dispatcher_log_group: str
-    bucket: str
+    # The bucket's name when the config gives it (existing_bucket_name or bucket.name); None: a
+    # new bucket named at deployment (`default_bucket_name`, from the account and region).
+    bucket: str | None
     alarm_topic: str
     alarm_topic_key_alias: str
     dashboard: str
@@ -59,7 +86,8 @@ class Names:
 
     @classmethod
     def derive(cls, prefix: str, function_name: str, bucket_name: str | None = None) -> Names:
-        """Names for `prefix`; `function_name` is the function's own name (it may differ)."""
+        """Names for `prefix`; `function_name` is the function's own name (it may differ),
+        `bucket_name` the bucket's if the config names it."""
         state_machine = f"{prefix}-dispatcher"
         return cls(
             queue=f"{prefix}-queue",
@@ -79,7 +107,7 @@ class Names:
             rule_dlq=f"{prefix}-rule-dlq",
             function_log_group=f"{limits.LAMBDA_LOG_GROUP_PREFIX}{function_name}",
             dispatcher_log_group=f"/aws/vendedlogs/states/{state_machine}",
-            bucket=bucket_name or f"{prefix}-bucket",
+            bucket=bucket_name,
             alarm_topic=f"{prefix}-alarms",
             alarm_topic_key_alias=f"alias/{prefix}-alarms",
             dashboard=f"{prefix}-pipeline",
@@ -106,12 +134,18 @@ class Names:
         digest of the address, so reordering the list replaces nothing."""
         return f"alarms-email-{hashlib.sha256(email.encode()).hexdigest()[:EMAIL_DIGEST_LENGTH]}"
 
+    @property
+    def longest_bucket(self) -> str:
+        """The bucket's name, or the longest its default can be (any account, any region)."""
+        return self.bucket or default_bucket_name(self.prefix, _LONGEST_ACCOUNT, _LONGEST_REGION)
+
     def too_long(self) -> list[tuple[str, str, int]]:
-        """(field, name, limit) for every name over its service's length limit."""
+        """(field, name, limit) for every name over its service's length limit; for a default
+        bucket name, its longest form."""
         out = []
         for f in fields(self):
             limit = NAME_LIMITS.get(f.name)
-            value = getattr(self, f.name)
+            value = self.longest_bucket if f.name == "bucket" else getattr(self, f.name)
             if limit is not None and len(value) > limit:
                 out.append((f.name, value, limit))
         return out

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from s3ep_pulumi.model import limits
 from s3ep_pulumi.model.budget import MIN_START_WINDOW_SECONDS, PAYLOAD_HEADROOM_BYTES
-from s3ep_pulumi.model.security import AWS_MANAGED_SNS_KEY, AWS_MANAGED_SQS_KEY
+from s3ep_pulumi.model.security import AWS_MANAGED_KEY, AWS_MANAGED_SNS_KEY, AWS_MANAGED_SQS_KEY
 
 if TYPE_CHECKING:
     from s3ep_pulumi.model.args import S3EventProcessorArgs
@@ -24,7 +24,16 @@ if TYPE_CHECKING:
 Problem = tuple[tuple[str | int, ...], str, Any]
 Check = Callable[["S3EventProcessorArgs"], Iterator[Problem]]
 
-_BUCKET_CREATION_FIELDS = ("versioning", "encryption", "kms_key_arn", "force_destroy")
+_BUCKET_CREATION_FIELDS = (
+    "name",
+    "versioning",
+    "encryption",
+    "kms_key_arn",
+    "force_destroy",
+    "noncurrent_version_expiration_days",
+    "access_log_bucket",
+    "access_log_prefix",
+)
 
 
 @dataclass(frozen=True)
@@ -57,8 +66,9 @@ def cross_field_problems(args: S3EventProcessorArgs) -> list[Problem]:
 
 
 @rule(
-    "`bucket.versioning`, `encryption`, `kms_key_arn` and `force_destroy` apply only to a bucket "
-    "the component creates (not with `existing_bucket_name`)."
+    "`bucket.name`, `versioning`, `encryption`, `kms_key_arn`, `force_destroy`, "
+    "`noncurrent_version_expiration_days`, `access_log_bucket` and `access_log_prefix` apply only "
+    "to a bucket the component creates (not with `existing_bucket_name`)."
 )
 def _creation_fields_need_a_new_bucket(args: S3EventProcessorArgs) -> Iterator[Problem]:
     bucket = args.bucket
@@ -91,6 +101,27 @@ def _notifications_switch_needs_an_existing_bucket(
             "applies only to an existing bucket (a new bucket always has EventBridge "
             "notifications on); remove it",
             bucket.enable_eventbridge_notifications,
+        )
+
+
+@rule(
+    "`bucket.access_log_prefix` needs `bucket.access_log_bucket`, which is not the bucket itself."
+)
+def _access_logs_go_to_another_bucket(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    bucket = args.bucket
+    if bucket.access_log_prefix is not None and bucket.access_log_bucket is None:
+        yield (
+            ("bucket", "access_log_prefix"),
+            "a log prefix needs access_log_bucket, the bucket the logs go to; set it or remove "
+            "the prefix",
+            bucket.access_log_prefix,
+        )
+    if bucket.access_log_bucket is not None and bucket.access_log_bucket == bucket.name:
+        yield (
+            ("bucket", "access_log_bucket"),
+            "a bucket logging into itself logs its own log deliveries without end; name another "
+            "bucket",
+            bucket.access_log_bucket,
         )
 
 
@@ -332,7 +363,16 @@ def _names_fit(args: S3EventProcessorArgs) -> Iterator[Problem]:
         where: tuple[str, ...] = ("name_prefix",)
         if field == "function" and args.function.name:
             where = ("function", "name")
-        elif field == "bucket" and args.bucket.existing_bucket_name:
+        elif field == "bucket" and not args.bucket.default_name:
+            continue  # a name the config gives is checked by its own pattern
+        elif field == "bucket":
+            yield (
+                where,
+                f"the default bucket name '{args.name_prefix}-<account>-<region>-an' can be "
+                f"{len(name)} characters (with the longest region code), over the limit of "
+                f"{limit}; shorten it by {len(name) - limit} or set bucket.name",
+                args.name_prefix,
+            )
             continue
         yield (
             where,
@@ -343,14 +383,42 @@ def _names_fit(args: S3EventProcessorArgs) -> Iterator[Problem]:
 
 
 @rule(
-    "`security.create_kms_key` and `queue.kms_key_arn` are not both set (one key for the queues)."
+    "At most one of `security.create_kms_key`, `security.kms_key_arn` and `queue.kms_key_arn` "
+    "is set (one key for the queues)."
 )
 def _one_queue_key(args: S3EventProcessorArgs) -> Iterator[Problem]:
-    if args.security.create_kms_key and args.queue.kms_key_arn is not None:
+    s, q = args.security, args.queue
+    if s.create_kms_key and q.kms_key_arn is not None:
         yield (
             ("security", "create_kms_key"),
             "queue.kms_key_arn already names the key for the queues; remove one of the two",
             True,
+        )
+    if s.kms_key_arn is not None and s.create_kms_key:
+        yield (
+            ("security", "kms_key_arn"),
+            "security.create_kms_key creates the processor's key; name your key or create one, "
+            "not both",
+            s.kms_key_arn,
+        )
+    if s.kms_key_arn is not None and q.kms_key_arn is not None:
+        yield (
+            ("queue", "kms_key_arn"),
+            "security.kms_key_arn already encrypts the queues; remove one of the two",
+            q.kms_key_arn,
+        )
+
+
+@rule("`security.kms_key_arn` is a customer managed key, not an AWS managed `alias/aws/...`.")
+def _processor_key_is_customer_managed(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    arn = args.security.kms_key_arn
+    if arn is not None and AWS_MANAGED_KEY.search(arn):
+        yield (
+            ("security", "kms_key_arn"),
+            "an AWS managed key's policy admits only its own service and cannot be changed, so "
+            "EventBridge, CloudWatch Logs and Firehose cannot use it; name a customer managed "
+            "key or set create_kms_key",
+            arn,
         )
 
 

@@ -10,14 +10,29 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from s3ep_pulumi.model import limits
 from s3ep_pulumi.model.base import EventType, KmsArn, Runtime, Section
 
+BUCKET_NAME_PATTERN: Final = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+
 
 class BucketConfig(Section):
     """The S3 bucket whose object events are processed. Created unless an existing one is named."""
 
     existing_bucket_name: str | None = Field(
         None,
-        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        pattern=BUCKET_NAME_PATTERN,
         description="Use this existing bucket instead of creating one. Default: create a bucket.",
+    )
+    name: str | None = Field(
+        None,
+        pattern=BUCKET_NAME_PATTERN,
+        description=(
+            "New bucket: its name (a name ending in '-an' is created in the account regional "
+            "namespace, and must then end in '-<account>-<region>-an' of the deploying account "
+            "and Region). Default '<name_prefix>-<account>-<region>-an' in the account "
+            "regional namespace, which only this account can create (bucket names are global); "
+            "in me-south-1 and me-central-1, which lack that namespace, the same without '-an'. "
+            "A stack deployed before this default keeps its bucket (docs/operations.md, "
+            "'Bucket names')."
+        ),
     )
     enable_eventbridge_notifications: bool = Field(
         False,
@@ -53,6 +68,37 @@ class BucketConfig(Section):
     force_destroy: bool = Field(
         False, description="New bucket: let `pulumi destroy` delete a non-empty bucket."
     )
+    noncurrent_version_expiration_days: int | None = Field(
+        30,
+        ge=1,
+        description=(
+            "New bucket: days S3 keeps an object version after it stops being current "
+            "(overwritten or deleted), then deletes it for good. With event_types 'deleted', "
+            "those deletions are events too. Default 30; null keeps every version forever."
+        ),
+    )
+    access_log_bucket: str | None = Field(
+        None,
+        pattern=BUCKET_NAME_PATTERN,
+        description=(
+            "New bucket: deliver S3 server access logs to this existing bucket, in the same "
+            "account and Region, without SSE-KMS default encryption, whose bucket policy lets "
+            "logging.s3.amazonaws.com s3:PutObject (docs/security.md). Default: no access logs."
+        ),
+    )
+    access_log_prefix: str | None = Field(
+        None,
+        max_length=limits.S3_ACCESS_LOG_PREFIX_MAX,
+        description=(
+            "With access_log_bucket: key prefix of the log objects. Default '<name_prefix>/', "
+            "so several buckets can share one log bucket."
+        ),
+    )
+
+    @property
+    def default_name(self) -> bool:
+        """A new bucket named by the component (`naming.default_bucket_name`), not the user."""
+        return self.existing_bucket_name is None and self.name is None
 
     @property
     def manages_notifications(self) -> bool:
@@ -234,6 +280,12 @@ class DispatchConfig(Section):
         description="Log state inputs and outputs (object keys appear in logs). Default false.",
     )
     tracing: bool = Field(True, description="X-Ray tracing of executions. Default true.")
+
+    @property
+    def executions_can_be_aborted(self) -> bool:
+        """Only STANDARD executions can be stopped: StopExecution "is not supported by EXPRESS
+        state machines", so their ExecutionsAborted metric never has a data point."""
+        return self.workflow_type == "STANDARD"
 
     @property
     def logging_enabled(self) -> bool:
@@ -435,10 +487,22 @@ class SecurityConfig(Section):
     create_kms_key: bool = Field(
         False,
         description=(
-            "Create one customer managed KMS key (rotation on) for the four queues, with a key "
-            "policy that lets only this processor's roles, EventBridge (this account) and "
-            "CloudWatch Logs (this processor's log groups) use it. Exposed as the component's "
-            "`kms_key_arn`. Default false: SQS-managed encryption, or queue.kms_key_arn."
+            "Create the processor's customer managed KMS key (rotation on): it encrypts the "
+            "queues, the log groups, the function's environment, the Splunk stream and the alarm "
+            "topic. Its key policy lets only this processor's roles, EventBridge and CloudWatch "
+            "(this account), CloudWatch Logs (this processor's log groups) and, through Lambda "
+            "and Firehose, the account use it. Exposed as the component's `kms_key_arn`. "
+            "Default false: AWS-managed encryption, or kms_key_arn."
+        ),
+    )
+    kms_key_arn: KmsArn | None = Field(
+        None,
+        description=(
+            "Or an existing customer managed key as the processor's key: it encrypts the queues, "
+            "the log groups, the function's environment and the Splunk stream (not the alarm "
+            "topic: monitoring.alarms.kms_key_arn). Its key policy is yours and must allow what "
+            "docs/security.md lists (EventBridge, CloudWatch Logs for these log groups, IAM "
+            "policies for the account). Default: none."
         ),
     )
     kms_key_deletion_window_days: int = Field(

@@ -21,11 +21,6 @@ PROCESSOR_TAG: Final = "s3ep:processor"
 LEASE_TAG: Final = "s3ep:lease"
 LEASE_TAG_VALUE: Final = "true"
 
-_VPC_REASON = (
-    "Lambda in a VPC: Lambda creates and deletes the function's network interfaces with its "
-    "execution role, on ENIs whose ARNs do not exist in advance; AWS documents these actions on "
-    "'*' (AWSLambdaVPCAccessExecutionRole). Granted only when function.vpc is set."
-)
 
 # Actions that AWS authorises only on Resource "*" (or that AWS documents on "*" for this use),
 # and why we grant them. The policy pack (iam-no-wildcard-resource), the parliament lint and
@@ -43,14 +38,17 @@ WILDCARD_RESOURCE_EXCEPTIONS: dict[str, str] = {
     "logs:PutResourcePolicy": "Step Functions log delivery (vended logs) requires '*'.",
     "logs:DescribeResourcePolicies": "Step Functions log delivery (vended logs) requires '*'.",
     "logs:DescribeLogGroups": "Step Functions log delivery (vended logs) requires '*'.",
-    "ec2:CreateNetworkInterface": _VPC_REASON,
-    "ec2:DescribeNetworkInterfaces": _VPC_REASON,
-    "ec2:DeleteNetworkInterface": _VPC_REASON,
-    "ec2:AssignPrivateIpAddresses": _VPC_REASON,
-    "ec2:UnassignPrivateIpAddresses": _VPC_REASON,
+    # The other four network-interface actions have resource types, and are scoped to this
+    # account and Region's network interfaces and the configured subnets and security groups.
+    "ec2:DescribeNetworkInterfaces": (
+        "Lambda in a VPC (only when function.vpc is set): EC2 has no resource-level permissions "
+        "for it, and the Lambda guide says it 'only works if it's allowed on all resources'."
+    ),
 }
 
 # AWS-managed keys a service principal cannot use: EventBridge cannot send to a queue encrypted
 # with alias/aws/sqs, CloudWatch alarms cannot publish to a topic encrypted with alias/aws/sns.
 AWS_MANAGED_SQS_KEY = re.compile(r"(^|:)alias/aws/sqs$")
+# Any AWS managed key: its key policy admits only its own service, and cannot be changed.
+AWS_MANAGED_KEY = re.compile(r"(^|:)alias/aws/")
 AWS_MANAGED_SNS_KEY = re.compile(r"(^|:)alias/aws/sns$")

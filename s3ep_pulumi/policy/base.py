@@ -155,13 +155,19 @@ DEPUTY_CONDITION_KEYS = (
 )
 
 
-def source_scoped(statement: Mapping[str, Any]) -> bool:
-    """The statement's condition ties it to a source (confused-deputy protection)."""
+# In a trust policy only: the external id a service passes when it assumes the role. Firehose
+# documents its trust as sts:ExternalId = the account id (docs/aws-semantics.md I2).
+TRUST_CONDITION_KEYS = ("sts:externalid",)
+
+
+def source_scoped(statement: Mapping[str, Any], also: tuple[str, ...] = ()) -> bool:
+    """The statement's condition ties it to a source (confused-deputy protection), by one of
+    DEPUTY_CONDITION_KEYS or of `also`."""
     condition = statement.get("Condition")
     if not isinstance(condition, Mapping):
         return False
     keys = [str(k).lower() for op in condition.values() if isinstance(op, Mapping) for k in op]
-    return any(k.startswith(DEPUTY_CONDITION_KEYS) for k in keys)
+    return any(k.startswith((*DEPUTY_CONDITION_KEYS, *also)) for k in keys)
 
 
 def tls_denied(doc: Mapping[str, Any] | None) -> bool:

@@ -42,8 +42,8 @@ def _log_group_kms(type_token: str, props: Props, _: Config) -> Iterator[str]:
 LOG_GROUP_KMS = Rule(
     "log-group-kms",
     "Every CloudWatch log group is encrypted with a customer managed key",
-    "set kmsKeyId (the component's kms_key_arn may be used: its key policy allows "
-    "CloudWatch Logs for this processor's log groups)",
+    "set kmsKeyId (s3ep: security.create_kms_key or security.kms_key_arn encrypts every log "
+    "group of the processor, or monitoring.log_kms_key_arn)",
     ("CKV_AWS_158",),
     ADVISORY,
     types=(LOG_GROUP,),

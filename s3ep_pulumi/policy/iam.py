@@ -14,6 +14,7 @@ from s3ep_pulumi.policy.base import (
     ADVISORY,
     MANDATORY,
     STRING_LIST,
+    TRUST_CONDITION_KEYS,
     Config,
     Props,
     Rule,
@@ -117,14 +118,18 @@ def _trust_confused_deputy(type_token: str, props: Props, config: Config) -> Ite
         if wildcard:
             yield "the trust policy lets any principal ('*') assume the role"
         unscoped = [svc for svc in services if svc not in exempt]
-        if unscoped and not source_scoped(s):
-            yield f"{', '.join(unscoped)} may assume the role without aws:SourceAccount/SourceArn"
+        if unscoped and not source_scoped(s, also=TRUST_CONDITION_KEYS):
+            yield (
+                f"{', '.join(unscoped)} may assume the role without aws:SourceAccount/SourceArn "
+                "(or sts:ExternalId)"
+            )
 
 
 TRUST_CONFUSED_DEPUTY = Rule(
     "iam-trust-confused-deputy",
-    "A role's trust policy lets service principals assume it only with an aws:SourceAccount "
-    "or aws:SourceArn condition, and never lets '*' assume it",
+    "A role's trust policy lets service principals assume it only with an aws:SourceAccount, "
+    "aws:SourceArn or sts:ExternalId (Firehose's documented form) condition, and never lets "
+    "'*' assume it",
     "add Condition StringEquals aws:SourceAccount (and ArnLike aws:SourceArn); services "
     "that send neither (lambda.amazonaws.com) are in exemptServices",
     (),

@@ -16,7 +16,8 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:img-alarms"
 MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:img-dispatcher"
 
-# name -> (namespace, metric, dimensions, statistic, threshold, period, evaluation periods)
+# name -> (namespace, metric, dimensions, statistic, threshold, period, evaluation periods), for
+# the default EXPRESS dispatcher (a STANDARD one also gets dispatcher-executions-aborted)
 EXPECTED: dict[str, tuple[str, str, dict[str, str], str, float, int, int]] = {
     "img-rule-failed-invocations": (
         "AWS/Events", "FailedInvocations", {"RuleName": "img-s3-events"}, "Sum", 1, 60, 1,
@@ -50,9 +51,6 @@ EXPECTED: dict[str, tuple[str, str, dict[str, str], str, float, int, int]] = {
     ),
     "img-dispatcher-executions-timed-out": (
         "AWS/States", "ExecutionsTimedOut", {"StateMachineArn": MACHINE_ARN}, "Sum", 1, 300, 1,
-    ),
-    "img-dispatcher-executions-aborted": (
-        "AWS/States", "ExecutionsAborted", {"StateMachineArn": MACHINE_ARN}, "Sum", 1, 300, 1,
     ),
     "img-dispatcher-executions-throttled": (
         "AWS/States", "ExecutionThrottled", {"StateMachineArn": MACHINE_ARN}, "Sum", 1, 300, 1,
@@ -139,8 +137,20 @@ def test_thresholds_periods_and_missing_data_are_configurable() -> None:
 
 
 def test_one_alarm_can_be_turned_off() -> None:
-    capture = evaluate(config(monitoring={"alarms": {"dispatcher_aborted": {"enabled": False}}}))
-    assert set(alarms(capture)) == set(EXPECTED) - {"img-dispatcher-executions-aborted"}
+    capture = evaluate(config(monitoring={"alarms": {"dispatcher_failed": {"enabled": False}}}))
+    assert set(alarms(capture)) == set(EXPECTED) - {"img-dispatcher-executions-failed"}
+
+
+def test_the_aborted_executions_alarm_exists_only_for_standard_workflows() -> None:
+    # EXPRESS executions cannot be stopped (StopExecution is not supported for them), so
+    # ExecutionsAborted never has a data point: an alarm on it could never fire
+    express = alarms(evaluate(config(dispatch={"workflow_type": "EXPRESS"})))
+    standard = alarms(evaluate(config(dispatch={"workflow_type": "STANDARD"})))
+    assert "img-dispatcher-executions-aborted" not in express
+    assert set(standard) - set(express) == {"img-dispatcher-executions-aborted"}
+    assert standard["img-dispatcher-executions-aborted"].inputs["metricName"] == (
+        "ExecutionsAborted"
+    )
 
 
 def test_alarms_off_means_no_alarm_no_topic_and_no_alarm_widget() -> None:

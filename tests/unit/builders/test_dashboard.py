@@ -79,7 +79,7 @@ def test_alarm_widget_shows_every_alarm(minimal: Capture) -> None:
     (alarm_widget,) = [w for w in widgets if w["type"] == "alarm"]
     alarm_arns = [r.state["arn"] for r in minimal.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")]
     assert sorted(alarm_widget["properties"]["alarms"]) == sorted(alarm_arns)
-    assert len(alarm_arns) == 14
+    assert len(alarm_arns) == 13  # EXPRESS: no aborted-executions alarm
 
 
 def test_dashboard_is_named_for_the_processor_and_can_be_turned_off(minimal: Capture) -> None:

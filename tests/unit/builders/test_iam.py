@@ -38,13 +38,14 @@ LOG_DELIVERY = [
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",
 ]
-VPC = [
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-]
+VPC = iam.VpcAccess.of(
+    partition="aws",
+    region=REGION,
+    account_id=ACCOUNT,
+    subnet_ids=["subnet-0a1b", "subnet-0c2d"],
+    security_group_ids=["sg-0e3f"],
+)
+ENIS = f"arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/*"
 
 
 def doc(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -83,6 +84,20 @@ def test_assume_role_with_a_source_arn_trusts_only_that_resource() -> None:
                 "StringEquals": {"aws:SourceAccount": ACCOUNT},
                 "ArnLike": {"aws:SourceArn": STATE_MACHINE},
             },
+        }
+    )
+
+
+def test_firehose_trust_uses_the_documented_external_id_of_this_account() -> None:
+    # The Firehose guide's trust policy: sts:ExternalId = the account id. Whether Firehose sends
+    # aws:SourceAccount is not documented; if it did not, a role conditioned on it could never
+    # be assumed (docs/aws-semantics.md I2).
+    assert iam.firehose_assume_role(ACCOUNT) == doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "firehose.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": ACCOUNT}},
         }
     )
 
@@ -160,7 +175,7 @@ def function_policy(**overrides: Any) -> dict[str, Any]:
         "function_dlq_arn": FUNCTION_DLQ,
         "bucket_kms_key_arn": None,
         "tracing": False,
-        "vpc": False,
+        "vpc": None,
     }
     return iam.function_policy(**{**args, **overrides})
 
@@ -184,14 +199,33 @@ def test_function_policy_adds_keys_tracing_and_vpc_in_this_order_then_extra_stat
         bucket_kms_key_arn=BUCKET_KEY,
         queue_kms_key_arn=KEY,
         tracing=True,
-        vpc=True,
+        vpc=VPC,
         extra_statements=[extra],
     )["Statement"]
     assert statements[3:] == [
         allow("DecryptSourceObjects", ["kms:Decrypt"], [BUCKET_KEY]),
         allow("DlqKey", ["kms:Decrypt", "kms:GenerateDataKey"], [KEY]),
         allow("Tracing", XRAY_WRITE, ["*"]),
-        allow("VpcNetworkInterfaces", VPC, ["*"]),
+        allow(
+            "VpcCreateNetworkInterfaces",
+            ["ec2:CreateNetworkInterface"],
+            [
+                ENIS,
+                f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/subnet-0a1b",
+                f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/subnet-0c2d",
+                f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/sg-0e3f",
+            ],
+        ),
+        allow(
+            "VpcManageNetworkInterfaces",
+            [
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            [ENIS],
+        ),
+        allow("VpcDescribeNetworkInterfaces", ["ec2:DescribeNetworkInterfaces"], ["*"]),
         extra,
     ]
 
@@ -261,7 +295,7 @@ def test_scheduler_may_only_start_the_dispatcher() -> None:
 
 def test_every_action_granted_on_a_wildcard_resource_is_a_documented_exception() -> None:
     documents = [
-        function_policy(tracing=True, vpc=True),
+        function_policy(tracing=True, vpc=VPC),
         dispatcher_policy(tracing=True, logging=True),
     ]
     on_star = {
@@ -305,11 +339,14 @@ def test_key_policy_lets_the_account_administer_the_key_but_never_use_it() -> No
 def test_key_policy_grants_use_to_the_roles_eventbridge_and_this_processors_log_groups() -> None:
     assert key_policy()["Statement"][1:] == [
         {
-            "Sid": "ProcessorRolesUseTheKeyForQueues",
+            # by ARN in a condition: the policy can be set before the roles exist (KMS rejects
+            # a principal that does not), and survives a role recreated under the same name
+            "Sid": "ProcessorRolesUseTheKey",
             "Effect": "Allow",
-            "Principal": {"AWS": ROLES},
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": ROLES}},
         },
         {
             "Sid": "EventBridgeDeliversToEncryptedQueues",
@@ -340,6 +377,37 @@ def test_key_policy_grants_use_to_the_roles_eventbridge_and_this_processors_log_
             },
         },
     ]
+
+
+def test_key_policy_lets_the_account_use_the_key_only_through_lambda_and_firehose() -> None:
+    with_services = iam.kms_key_policy(
+        partition="aws",
+        region=REGION,
+        account_id=ACCOUNT,
+        role_arns=ROLES,
+        log_group_arns=[LOG_GROUP],
+        lambda_environment=True,
+        firehose_stream=True,
+    )
+    lambda_, firehose = with_services["Statement"][4:]
+    root = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    assert lambda_ == {
+        "Sid": "LambdaEncryptsTheFunctionsEnvironment",
+        "Effect": "Allow",
+        "Principal": root,
+        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:CreateGrant", "kms:DescribeKey"],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": f"lambda.{REGION}.amazonaws.com",
+                "kms:CallerAccount": ACCOUNT,
+            }
+        },
+    }
+    assert firehose["Action"] == ["kms:CreateGrant", "kms:DescribeKey"]
+    assert firehose["Condition"]["StringEquals"]["kms:ViaService"] == (
+        f"firehose.{REGION}.amazonaws.com"
+    )
 
 
 def test_key_policy_with_an_alarm_topic_lets_this_accounts_alarms_publish() -> None:

@@ -16,6 +16,7 @@ DLQ_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/img-dlq"
 RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/img-s3-events"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:img-processor"
 MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:img-dispatcher"
+BUCKET_NAME = f"img-{ACCOUNT_ID}-{REGION}-an"  # the default: this account's regional namespace
 
 
 LEASE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:img-lease.fifo"
@@ -45,8 +46,9 @@ def test_every_child_is_parented_to_the_component_and_typed(minimal: Capture) ->
     component = minimal.one("s3ep:index:S3EventProcessor")
     assert component.name == "images"
     # 28 for the pipeline, 2 for the dispatcher's lease (queue and policy), 1 for the function
-    # DLQ's TLS policy; 19 for operations: 14 alarms, their topic, its policy, key and key
-    # alias, and the dashboard
+    # DLQ's TLS policy, 1 for the bucket's lifecycle rule (noncurrent versions); 18 for
+    # operations: 13 alarms (EXPRESS: none on aborted executions), their topic, its policy, key
+    # and key alias, and the dashboard
     assert len(minimal.resources) == 50
     assert all(r.name.startswith("images-") for r in minimal.resources if r is not component)
 
@@ -57,7 +59,7 @@ def test_rule_matches_this_bucket_and_targets_the_queue(minimal: Capture) -> Non
     assert rule.prop("eventPattern") == {
         "source": ["aws.s3"],
         "detail-type": ["Object Created"],
-        "detail": {"bucket": {"name": ["img-bucket"]}},
+        "detail": {"bucket": {"name": [BUCKET_NAME]}},
     }
     target = minimal.one("aws:cloudwatch/eventTarget:EventTarget")
     assert target.inputs["rule"] == "img-s3-events"
@@ -216,8 +218,8 @@ def test_function_role_reads_only_this_bucket_and_logs_only_to_its_group() -> No
         capture.one("aws:iam/rolePolicy:RolePolicy", "images-function-policy").prop("policy")
     )
     assert grants["s3:GetObject"] == [
-        "arn:aws:s3:::img-bucket/in/*",
-        "arn:aws:s3:::img-bucket/raw/*",
+        f"arn:aws:s3:::{BUCKET_NAME}/in/*",
+        f"arn:aws:s3:::{BUCKET_NAME}/raw/*",
     ]
     assert grants["logs:PutLogEvents"] == [
         f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/lambda/img-processor:*"
@@ -251,7 +253,7 @@ def test_function_is_packaged_deterministically_and_logs_to_its_group(minimal: C
 
 def test_new_bucket_is_encrypted_private_versioned_and_tls_only(minimal: Capture) -> None:
     bucket = minimal.one("aws:s3/bucket:Bucket")
-    assert bucket.inputs["bucket"] == "img-bucket"
+    assert bucket.inputs["bucket"] == BUCKET_NAME
     assert bucket.inputs["forceDestroy"] is False
     sse = minimal.one(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -274,8 +276,92 @@ def test_new_bucket_is_encrypted_private_versioned_and_tls_only(minimal: Capture
     versioning = minimal.one("aws:s3/bucketVersioning:BucketVersioning")
     assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
     (deny,) = statements(minimal.one("aws:s3/bucketPolicy:BucketPolicy").prop("policy"))
-    assert deny["Resource"] == ["arn:aws:s3:::img-bucket", "arn:aws:s3:::img-bucket/*"]
+    assert deny["Resource"] == [f"arn:aws:s3:::{BUCKET_NAME}", f"arn:aws:s3:::{BUCKET_NAME}/*"]
     assert minimal.one("aws:s3/bucketNotification:BucketNotification").inputs["eventbridge"] is True
+
+
+def test_a_new_buckets_default_name_is_reserved_to_this_account_and_region(
+    minimal: Capture,
+) -> None:
+    # Bucket names are global: a fixed default (img-bucket) fails `pulumi up` for whoever comes
+    # second. In the account regional namespace, only this account can create the name.
+    bucket = minimal.one("aws:s3/bucket:Bucket")
+    assert bucket.inputs["bucket"] == BUCKET_NAME
+    assert bucket.inputs["bucketNamespace"] == "account-regional"
+    # A stack that already has its bucket keeps it: a new default never renames (replaces) it
+    assert bucket.ignore_changes == ["bucket", "bucketNamespace"]
+    rule = minimal.one("aws:cloudwatch/eventRule:EventRule")
+    assert rule.prop("eventPattern")["detail"]["bucket"] == {"name": [BUCKET_NAME]}
+
+
+def test_a_named_bucket_is_created_with_that_name_in_the_global_namespace() -> None:
+    capture = evaluate(config(bucket={"name": "acme-images"}))
+    bucket = capture.one("aws:s3/bucket:Bucket")
+    assert bucket.inputs["bucket"] == "acme-images"
+    assert "bucketNamespace" not in bucket.inputs
+    # a name the user chose is theirs to change, and changing it replaces the bucket
+    assert bucket.ignore_changes == []
+
+
+def test_a_named_bucket_ending_in_an_is_created_in_the_account_regional_namespace() -> None:
+    name = f"acme-{ACCOUNT_ID}-{REGION}-an"
+    bucket = evaluate(config(bucket={"name": name})).one("aws:s3/bucket:Bucket")
+    assert (bucket.inputs["bucket"], bucket.inputs["bucketNamespace"]) == (
+        name,
+        "account-regional",
+    )
+
+
+def test_the_default_bucket_name_uses_the_global_namespace_where_the_regional_one_is_missing() -> (
+    None
+):
+    # Middle East (Bahrain) has no account regional namespace: the -an suffix is reserved to it
+    from s3ep_pulumi.model.naming import bucket_namespace, default_bucket_name
+
+    name = default_bucket_name("img", ACCOUNT_ID, "me-south-1")
+    assert name == f"img-{ACCOUNT_ID}-me-south-1"
+    assert bucket_namespace(name) is None
+
+
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+LOGGING = "aws:s3/bucketLogging:BucketLogging"
+
+
+def test_a_new_bucket_deletes_noncurrent_versions_after_30_days(minimal: Capture) -> None:
+    # versioning keeps every overwritten or deleted object; without a rule, forever
+    lifecycle = minimal.one(LIFECYCLE)
+    assert lifecycle.inputs["bucket"] == BUCKET_NAME
+    assert lifecycle.inputs["rules"] == [
+        {
+            "id": "expire-noncurrent-versions",
+            "status": "Enabled",
+            "filter": {},
+            "noncurrentVersionExpiration": {"noncurrentDays": 30},
+        }
+    ]
+    # S3 applies the rule only to a versioned bucket's versions: after versioning is set
+    versioning = minimal.one("aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning.urn in lifecycle.dependencies
+
+
+def test_noncurrent_versions_are_kept_as_long_as_asked_or_forever() -> None:
+    days = evaluate(config(bucket={"noncurrent_version_expiration_days": 7})).one(LIFECYCLE)
+    assert days.inputs["rules"][0]["noncurrentVersionExpiration"] == {"noncurrentDays": 7}
+    forever = evaluate(config(bucket={"noncurrent_version_expiration_days": None}))
+    assert forever.of_type(LIFECYCLE) == []
+
+
+def test_a_new_bucket_logs_access_to_the_given_bucket_when_asked(minimal: Capture) -> None:
+    assert minimal.of_type(LOGGING) == []
+    capture = evaluate(config(bucket={"access_log_bucket": "acme-access-logs"}))
+    logging = capture.one(LOGGING)
+    assert logging.inputs["bucket"] == BUCKET_NAME
+    assert logging.inputs["targetBucket"] == "acme-access-logs"
+    assert logging.inputs["targetPrefix"] == "img/"  # default: one prefix per processor
+    prefixed = evaluate(
+        config(bucket={"access_log_bucket": "acme-access-logs", "access_log_prefix": "s3/img/"})
+    )
+    assert prefixed.one(LOGGING).inputs["targetPrefix"] == "s3/img/"
 
 
 def test_existing_bucket_is_referenced_not_managed() -> None:
@@ -337,7 +423,22 @@ def test_vpc_subnets_and_security_groups_reach_the_function() -> None:
     grants = allowed(
         capture.one("aws:iam/rolePolicy:RolePolicy", "images-function-policy").prop("policy")
     )
-    assert grants["ec2:CreateNetworkInterface"] == ["*"]
+    # Lambda creates, deletes and re-addresses the function's network interfaces with its role:
+    # in this account and Region, in the configured subnets, with the configured groups
+    enis = f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:network-interface/*"
+    assert grants["ec2:CreateNetworkInterface"] == [
+        enis,
+        f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:subnet/subnet-0abc",
+        f"arn:aws:ec2:{REGION}:{ACCOUNT_ID}:security-group/sg-0def",
+    ]
+    for action in (
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    ):
+        assert grants[action] == [enis], action
+    # the one EC2 action without resource-level permissions
+    assert grants["ec2:DescribeNetworkInterfaces"] == ["*"]
 
 
 def test_existing_function_is_invoked_not_created() -> None:
@@ -355,9 +456,9 @@ def test_existing_function_is_invoked_not_created() -> None:
 def test_tags_reach_every_taggable_resource() -> None:
     capture = evaluate(config(tags={"Owner": "data"}))
     tagged = [r for r in capture.resources if "tags" in r.inputs]
-    # bucket, 5 queues, 2 log groups, 3 roles, function, state machine, rule; 14 alarms, the
+    # bucket, 5 queues, 2 log groups, 3 roles, function, state machine, rule; 13 alarms, the
     # alarm topic and its key
-    assert len(tagged) == 30
+    assert len(tagged) == 29
     for r in tagged:
         # The dispatcher declares how long it may hold a message, the lease queue what it is
         # (both for the policy pack).
@@ -392,3 +493,29 @@ def test_shipped_stacks_evaluate_and_set_every_output(stack: str) -> None:
         f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/s3ep-{stack}-queue"
     )
     json.dumps(capture.outputs)
+
+
+SPLUNK_HEC = {
+    "hec_endpoint": "https://http-inputs-acme.splunkcloud.com",
+    "hec_token_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:hec-AbC123",
+    "failed_events_bucket_arn": "arn:aws:s3:::acme-splunk-failed",
+}
+
+
+def test_every_consumer_of_a_role_waits_for_the_roles_policy() -> None:
+    # GIVEN a processor with every role: function, dispatcher, scheduler, Firehose, log delivery
+    capture = evaluate(config(monitoring={"splunk": SPLUNK_HEC}))
+    urn = {r.name: r.urn for r in capture.resources}
+    # WHEN AWS first uses a role, the role's inline policy must already be in place: IAM grants
+    # nothing until it is, and creating (or first invoking) the consumer fails
+    consumers = {
+        "images-function": "images-function-policy",
+        "images-dispatcher": "images-dispatcher-policy",
+        "images-poll": "images-scheduler-policy",
+        "images-splunk": "images-firehose-policy",
+        "images-function-logs-splunk": "images-log-subscription-policy",
+        "images-dispatcher-logs-splunk": "images-log-subscription-policy",
+    }
+    # THEN each consumer depends on its role's policy, not only on the role
+    for consumer, policy in consumers.items():
+        assert urn[policy] in capture.by_name(consumer).dependencies, consumer

@@ -63,19 +63,27 @@ def test_created_key_rotates_encrypts_every_queue_and_admits_exactly_its_users()
         assert queue.inputs["kmsMasterKeyId"] == key_arn, queue.name
     policy = capture.one("aws:kms/keyPolicy:KeyPolicy")
     assert policy.inputs["keyId"] == key_arn
-    admin, roles, events, logs, alarms = policy.prop("policy")["Statement"]
+    admin, roles, events, logs, lambda_, alarms = policy.prop("policy")["Statement"]
+    assert lambda_["Sid"] == "LambdaEncryptsTheFunctionsEnvironment"  # the function's environment
     assert admin["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}
     assert admin["Action"] == KEY_ADMIN_ACTIONS
     assert not any(
         a in KEY_ADMIN_ACTIONS for a in ("kms:Decrypt", "kms:Encrypt", "kms:CreateGrant")
     )
-    assert roles["Principal"] == {
-        "AWS": [
-            f"arn:aws:iam::{ACCOUNT_ID}:role/img-function-role",
-            f"arn:aws:iam::{ACCOUNT_ID}:role/img-dispatcher-role",
-        ]
+    assert roles["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}
+    assert roles["Condition"] == {
+        "ArnEquals": {
+            "aws:PrincipalArn": [
+                f"arn:aws:iam::{ACCOUNT_ID}:role/img-function-role",
+                f"arn:aws:iam::{ACCOUNT_ID}:role/img-dispatcher-role",
+            ]
+        }
     }
     assert roles["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    # the key policy names no role as a principal, so the roles' own policies grant the use too
+    for role in ("images-function-policy", "images-dispatcher-policy"):
+        statements = capture.by_name(role).prop("policy")["Statement"]
+        assert any(s["Resource"] == [key_arn] for s in statements), role
     assert events["Principal"] == {"Service": "events.amazonaws.com"}
     assert events["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
     assert logs["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
@@ -162,4 +170,89 @@ def test_extra_statements_reach_the_function_role_unchanged() -> None:
         "Effect": "Allow",
         "Action": ["s3:PutObject"],
         "Resource": ["arn:aws:s3:::out/*"],
+    }
+
+
+# --- the processor's customer key beyond the queues -------------------------------------------
+
+SPLUNK_HEC = {
+    "hec_endpoint": "https://http-inputs-acme.splunkcloud.com",
+    "hec_token_secret_arn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:hec-AbC123",
+    "failed_events_bucket_arn": "arn:aws:s3:::acme-splunk-failed",
+}
+LOG_GROUPS = {
+    "images-function-logs": "/aws/lambda/img-processor",
+    "images-dispatcher-logs": "/aws/vendedlogs/states/img-dispatcher",
+    "images-splunk-logs": "/aws/kinesisfirehose/img-splunk",
+}
+
+
+def encrypted_by(capture: Capture, key_arn: str) -> None:
+    """Every log group, the function's environment and the Splunk stream use `key_arn`."""
+    for name in LOG_GROUPS:
+        assert capture.by_name(name).inputs["kmsKeyId"] == key_arn, name
+    assert capture.by_name("images-function").inputs["kmsKeyArn"] == key_arn
+    assert capture.by_name("images-splunk").inputs["serverSideEncryption"] == {
+        "enabled": True,
+        "keyType": "CUSTOMER_MANAGED_CMK",
+        "keyArn": key_arn,
+    }
+    # the function decrypts its environment with its role
+    statements = capture.by_name("images-function-policy").prop("policy")["Statement"]
+    (environment,) = [s for s in statements if s.get("Sid") == "EnvironmentKey"]
+    assert (environment["Action"], environment["Resource"]) == (["kms:Decrypt"], [key_arn])
+
+
+def test_the_created_key_encrypts_log_groups_the_environment_and_the_splunk_stream() -> None:
+    capture = evaluate(config(security={"create_kms_key": True}, monitoring={"splunk": SPLUNK_HEC}))
+    key_arn = capture.one("aws:kms/key:Key", "images-key").state["arn"]
+    encrypted_by(capture, key_arn)
+    policy = capture.one("aws:kms/keyPolicy:KeyPolicy")
+    statements = {s["Sid"]: s for s in policy.prop("policy")["Statement"]}
+    # CloudWatch Logs may use it for exactly these three log groups
+    logs = statements["CloudWatchLogsForThisProcessorsLogGroups"]["Condition"]
+    assert logs["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"] == [
+        f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{group}" for group in LOG_GROUPS.values()
+    ]
+    # the deployer may have Lambda and Firehose use it (their grants), only through them
+    via = {
+        sid: (s["Action"], s["Condition"]["StringEquals"])
+        for sid, s in statements.items()
+        if "kms:ViaService" in s.get("Condition", {}).get("StringEquals", {})
+    }
+    assert via == {
+        "LambdaEncryptsTheFunctionsEnvironment": (
+            ["kms:Encrypt", "kms:Decrypt", "kms:CreateGrant", "kms:DescribeKey"],
+            {"kms:ViaService": f"lambda.{REGION}.amazonaws.com", "kms:CallerAccount": ACCOUNT_ID},
+        ),
+        "FirehoseEncryptsTheSplunkStream": (
+            ["kms:CreateGrant", "kms:DescribeKey"],
+            {
+                "kms:ViaService": f"firehose.{REGION}.amazonaws.com",
+                "kms:CallerAccount": ACCOUNT_ID,
+            },
+        ),
+    }
+    # AWS checks the key policy when each of them is created: they wait for it
+    for name in (*LOG_GROUPS, "images-function", "images-splunk"):
+        assert policy.urn in capture.by_name(name).dependencies, name
+
+
+def test_a_given_processor_key_is_used_like_the_created_one_and_no_key_is_created() -> None:
+    capture = evaluate(config(security={"kms_key_arn": KEY}, monitoring={"splunk": SPLUNK_HEC}))
+    encrypted_by(capture, KEY)
+    for queue in capture.of_type("aws:sqs/queue:Queue"):
+        assert queue.inputs["kmsMasterKeyId"] == KEY, queue.name
+    assert [k.name for k in capture.of_type("aws:kms/key:Key")] == ["images-alarms-key"]
+    assert capture.of_type("aws:kms/keyPolicy:KeyPolicy") == []
+
+
+def test_without_a_processor_key_logs_environment_and_stream_use_aws_keys(minimal: Capture) -> None:
+    capture = evaluate(config(monitoring={"splunk": SPLUNK_HEC}))
+    for name in LOG_GROUPS:
+        assert "kmsKeyId" not in capture.by_name(name).inputs, name
+    assert "kmsKeyArn" not in capture.by_name("images-function").inputs
+    assert capture.by_name("images-splunk").inputs["serverSideEncryption"] == {
+        "enabled": True,
+        "keyType": "AWS_OWNED_CMK",
     }

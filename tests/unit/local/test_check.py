@@ -223,9 +223,32 @@ def test_security_doc_tables_are_generated_from_the_code() -> None:
 
 @pytest.mark.parametrize(
     ("stack", "advisories"),
-    [("dev", {"log-group-kms", "iam-permissions-boundary"}), ("prod", {"log-group-kms"})],
+    # prod's log groups use its customer key (security.kms_key_arn): no log-group-kms advisory
+    [("dev", {"log-group-kms", "iam-permissions-boundary"}), ("prod", set())],
 )
 def test_shipped_stacks_advisory_findings_are_the_documented_ones(
     stack: str, advisories: set[str]
 ) -> None:
     assert {v.rule for v in check(synth_stack(stack))} == advisories
+
+
+def test_check_warns_of_the_account_prerequisites_the_config_shows_without_failing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN prod: reserved concurrency, scaling, a VPC, and an existing bucket's notifications
+    # WHEN it is checked
+    assert main(["check", "--stack", "prod"]) == 0
+    # THEN each prerequisite is one WARN line, and the exit status is still the pack's
+    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("WARN")]
+    assert [line.split()[1] for line in warnings] == [
+        "reserved-concurrency",
+        "scaling-service-linked-role",
+        "vpc-route-to-s3",
+        "bucket-notifications-replaced",
+    ]
+    assert "acme-prod-ingest" in warnings[3]
+
+
+def test_check_warns_of_nothing_on_dev(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--stack", "dev"]) == 0
+    assert not any(line.startswith("WARN") for line in capsys.readouterr().out.splitlines())

@@ -151,6 +151,84 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "security defaults of a new bucket with an existing bucket",
+        config(
+            bucket={
+                "existing_bucket_name": "acme-ingest",
+                "noncurrent_version_expiration_days": 7,
+                "access_log_bucket": "acme-logs",
+            }
+        ),
+        [
+            (
+                "bucket.noncurrent_version_expiration_days",
+                "'noncurrent_version_expiration_days' applies only to a bucket the component "
+                "creates; remove it or remove 'existing_bucket_name'",
+            ),
+            (
+                "bucket.access_log_bucket",
+                "'access_log_bucket' applies only to a bucket the component creates; remove it "
+                "or remove 'existing_bucket_name'",
+            ),
+        ],
+    ),
+    (
+        "access log prefix without a log bucket",
+        config(bucket={"access_log_prefix": "s3/"}),
+        [
+            (
+                "bucket.access_log_prefix",
+                "a log prefix needs access_log_bucket, the bucket the logs go to; set it or "
+                "remove the prefix",
+            ),
+        ],
+    ),
+    (
+        "a bucket logging into itself",
+        config(bucket={"name": "acme-images", "access_log_bucket": "acme-images"}),
+        [
+            (
+                "bucket.access_log_bucket",
+                "a bucket logging into itself logs its own log deliveries without end; name "
+                "another bucket",
+            ),
+        ],
+    ),
+    (
+        "the processor's key named, created and given for the queues at once",
+        config(
+            security={"create_kms_key": True, "kms_key_arn": KEY},
+            queue={"kms_key_arn": KEY},
+        ),
+        [
+            (
+                "security.create_kms_key",
+                "queue.kms_key_arn already names the key for the queues; remove one of the two",
+            ),
+            (
+                "security.kms_key_arn",
+                "security.create_kms_key creates the processor's key; name your key or create "
+                "one, not both",
+            ),
+            (
+                "queue.kms_key_arn",
+                "security.kms_key_arn already encrypts the queues; remove one of the two",
+            ),
+        ],
+    ),
+    (
+        "an AWS managed key as the processor's key",
+        config(security={"kms_key_arn": "arn:aws:kms:us-east-1:123456789012:alias/aws/lambda"}),
+        [
+            (
+                "security.kms_key_arn",
+                "an AWS managed key's policy admits only its own service and cannot be changed, "
+                "so EventBridge, CloudWatch Logs and Firehose cannot use it; name a customer "
+                "managed key or set create_kms_key",
+            ),
+        ],
+    ),
+    (
         "notification switch on a new bucket",
         config(bucket={"enable_eventbridge_notifications": True}),
         [
@@ -328,8 +406,20 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "name_prefix too long for the default bucket name",
+        config(name_prefix="a" * 32),
+        [
+            (
+                "name_prefix",
+                f"the default bucket name '{'a' * 32}-<account>-<region>-an' can be 64 "
+                "characters (with the longest region code), over the limit of 63; shorten it by "
+                "1 or set bucket.name",
+            ),
+        ],
+    ),
+    (
         "name_prefix too long for the IAM role names",
-        config(name_prefix="a" * 50),
+        config(name_prefix="a" * 50, bucket={"name": "uploads"}),
         [
             (
                 "name_prefix",

@@ -300,15 +300,12 @@ def test_alarm_topic_key(sections: dict[str, Any], topic_key: str | None) -> Non
     ],
 )
 @pytest.mark.parametrize("created_function", [True, False])
+@pytest.mark.parametrize("workflow_type", ["EXPRESS", "STANDARD"])
 def test_alarms_exist_exactly_when_the_builder_makes_one(
-    alarms: dict[str, Any], created_function: bool
+    alarms: dict[str, Any], created_function: bool, workflow_type: str
 ) -> None:
-    monitoring = {"alarms": alarms}
-    a = (
-        args(monitoring=monitoring)
-        if created_function
-        else existing_function(monitoring=monitoring)
-    )
+    sections = {"monitoring": {"alarms": alarms}, "dispatch": {"workflow_type": workflow_type}}
+    a = args(**sections) if created_function else existing_function(**sections)
     n = a.names
     targets = AlarmTargets(
         queue=n.queue,
@@ -319,7 +316,7 @@ def test_alarms_exist_exactly_when_the_builder_makes_one(
         function=a.function_name,
         state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:img-dispatcher",
     )
-    assert a.monitoring.alarms.any_enabled is bool(alarm_specs(a, targets))
+    assert resources.alarms_enabled(a) is bool(alarm_specs(a, targets))
 
 
 # --- integrations -------------------------------------------------------------------------------
@@ -379,7 +376,12 @@ def test_splunk_stream_backs_up_only_failed_events_gzipped_under_its_name() -> N
         "prefix": "img-splunk/",
         "compression_format": "GZIP",
     }
-    assert integrations.FIREHOSE_ENCRYPTION == {"enabled": True, "key_type": "AWS_OWNED_CMK"}
+    assert integrations.firehose_encryption(None) == {"enabled": True, "key_type": "AWS_OWNED_CMK"}
+    assert integrations.firehose_encryption("K") == {
+        "enabled": True,
+        "key_type": "CUSTOMER_MANAGED_CMK",
+        "key_arn": "K",
+    }
 
 
 # --- policy documents ---------------------------------------------------------------------------
@@ -413,3 +415,29 @@ def test_alarm_topic_key_is_administered_and_used_by_the_account_without_kms_sta
     assert "kms:PutKeyPolicy" in admin["Action"]  # the account can always change the policy
     assert not any("*" in a for s in statements for a in s["Action"] if s is not cloudwatch)
     assert cloudwatch == iam.cloudwatch_alarms_use_key("123456789012")
+
+
+# --- account prerequisites ----------------------------------------------------------------------
+
+VPC = {"subnet_ids": ["subnet-0a"], "security_group_ids": ["sg-0b"]}
+INGEST = {"existing_bucket_name": "ingest"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "keys"),
+    [
+        (config(), []),
+        (config(function={"reserved_concurrency": 20}), ["reserved-concurrency"]),
+        (config(function={"scale_on_queue_depth": True}), ["scaling-service-linked-role"]),
+        (config(function={"vpc": VPC}), ["vpc-route-to-s3"]),
+        # an existing bucket's notifications are replaced only when the component manages them
+        (config(bucket=INGEST), []),
+        (
+            config(bucket={**INGEST, "enable_eventbridge_notifications": True}),
+            ["bucket-notifications-replaced"],
+        ),
+    ],
+)
+def test_account_prerequisites_follow_from_the_config(raw: dict[str, Any], keys: list[str]) -> None:
+    prerequisites = resources.account_prerequisites(S3EventProcessorArgs.model_validate(raw))
+    assert [p.key for p in prerequisites] == keys

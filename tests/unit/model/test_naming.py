@@ -28,7 +28,7 @@ def test_every_name_is_derived_from_the_prefix() -> None:
         rule_dlq="img-rule-dlq",
         function_log_group="/aws/lambda/img-processor",
         dispatcher_log_group="/aws/vendedlogs/states/img-dispatcher",
-        bucket="img-bucket",
+        bucket=None,  # named at deployment, from the account and region
         alarm_topic="img-alarms",
         alarm_topic_key_alias="alias/img-alarms",
         dashboard="img-pipeline",
@@ -51,6 +51,12 @@ def test_the_function_and_its_log_group_take_the_functions_own_name() -> None:
 
 def test_an_existing_bucket_keeps_its_name() -> None:
     assert Names.derive("img", "img-processor", "legacy-uploads").bucket == "legacy-uploads"
+
+
+def test_a_default_bucket_name_is_checked_at_its_longest() -> None:
+    # any account id has 12 digits; the longest region code (us-isof-south-1) has 15
+    assert Names.derive("img", "fn").longest_bucket == f"img-{'0' * 12}-{'x' * 15}-an"
+    assert len(Names.derive("p" * 31, "fn").longest_bucket) == limits.S3_BUCKET_NAME_MAX
 
 
 def test_alarm_names_start_with_the_prefix() -> None:
@@ -106,11 +112,16 @@ def test_a_short_prefix_has_no_name_too_long() -> None:
     assert Names.derive("img", "img-processor").too_long() == []
 
 
-def test_the_dispatcher_role_is_the_first_name_a_long_prefix_breaks() -> None:
-    fits, breaks = "p" * 48, "p" * 49
+def test_the_default_bucket_name_is_the_first_name_a_long_prefix_breaks() -> None:
+    fits, breaks = "p" * 31, "p" * 32
     assert Names.derive(fits, "fn").too_long() == []
     assert Names.derive(breaks, "fn").too_long() == [
-        ("dispatcher_role", f"{breaks}-dispatcher-role", 64)
+        ("bucket", f"{breaks}-{'0' * 12}-{'x' * 15}-an", 63)
+    ]
+    # with a bucket it is given, the prefix may be longer: the dispatcher role comes next
+    assert Names.derive("p" * 48, "fn", "uploads").too_long() == []
+    assert [f for f, _, _ in Names.derive("p" * 49, "fn", "uploads").too_long()] == [
+        "dispatcher_role"
     ]
 
 
@@ -126,7 +137,7 @@ def test_the_prefix_length_at_which_each_name_becomes_too_long() -> None:
         "firehose_role": 51,
         "log_subscription_role": 52,
         "rule": 55,
-        "bucket": 57,
+        "bucket": 32,
         "firehose": 58,
         "schedule": 60,
         "function_dlq": 68,

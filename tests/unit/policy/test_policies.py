@@ -487,13 +487,29 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
                 "fn",
                 assumeRolePolicy=doc({**TRUST, "Principal": {"Service": "lambda.amazonaws.com"}}),
             ),
+            # Firehose's documented trust: the account as external id
+            res(
+                t.ROLE,
+                "firehose",
+                assumeRolePolicy=doc(
+                    {
+                        **TRUST,
+                        "Principal": {"Service": "firehose.amazonaws.com"},
+                        "Condition": {"StringEquals": {"sts:ExternalId": ACCOUNT}},
+                    }
+                ),
+            ),
         ],
         [
             res(t.ROLE, "r", assumeRolePolicy=doc(TRUST)),
             res(t.ROLE, "open", assumeRolePolicy=doc({**TRUST, "Principal": "*"})),
         ],
         [
-            ("r", "states.amazonaws.com may assume the role without aws:SourceAccount/SourceArn"),
+            (
+                "r",
+                "states.amazonaws.com may assume the role without aws:SourceAccount/SourceArn "
+                "(or sts:ExternalId)",
+            ),
             ("open", "the trust policy lets any principal ('*') assume the role"),
         ],
     ),
@@ -561,7 +577,11 @@ def test_config_tunes_a_rule() -> None:
         assumeRolePolicy=doc({**TRUST, "Principal": {"Service": "lambda.amazonaws.com"}}),
     )
     assert violations("iam-trust-confused-deputy", [role], {"exemptServices": []}) == [
-        ("fn", "lambda.amazonaws.com may assume the role without aws:SourceAccount/SourceArn")
+        (
+            "fn",
+            "lambda.amazonaws.com may assume the role without aws:SourceAccount/SourceArn "
+            "(or sts:ExternalId)",
+        )
     ]
     machine = res(
         t.STATE_MACHINE, "sm", loggingConfiguration={"level": "ERROR", "logDestination": "x"}
