@@ -119,7 +119,7 @@ def stack_name(run_id: str) -> str:
 
 
 def name_prefix(run_id: str) -> str:
-    """The physical-name prefix; the bucket (`<prefix>-bucket`) is global, hence random too."""
+    """The physical-name prefix: every name, the global bucket name included, starts with it."""
     return f"{NAME_PREFIX}{run_id}"
 
 

@@ -36,6 +36,7 @@ from helpers import ROOT
 
 from s3ep_pulumi.component.stack import read_stack_config
 from s3ep_pulumi.errors import ConfigError
+from s3ep_pulumi.model.naming import default_bucket_name
 
 RUN = "0123456789"
 LAYER = "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:9"
@@ -60,8 +61,12 @@ def test_the_test_stack_is_the_dev_stack_under_its_own_names_in_the_chosen_regio
     assert processor == expected
     assert processor["bucket"]["force_destroy"] is True
     args = processor_args(config)
-    assert (args.names.bucket, args.function_name, args.names.queue) == (
-        "s3ep-t-0123456789-bucket",
+    # the bucket is named at deployment, in the account's own regional namespace
+    assert args.names.bucket is None
+    assert default_bucket_name(args.names.prefix, "123456789012", "eu-west-1") == (
+        "s3ep-t-0123456789-123456789012-eu-west-1-an"
+    )
+    assert (args.function_name, args.names.queue) == (
         "s3ep-t-0123456789-processor",
         "s3ep-t-0123456789-queue",
     )
@@ -76,7 +81,7 @@ def test_two_runs_share_no_physical_name(dev: dict[str, object]) -> None:
     ]
     # Names scoped inside a resource (the alias, the rule's target id, a log stream) repeat by
     # design; every name AWS keeps per account or region carries the run's prefix.
-    scoped = {"function_alias", "rule_target", "firehose_log_stream"}
+    scoped = {"function_alias", "rule_target", "firehose_log_stream", "bucket"}
     first_names, second_names = ({v for k, v in n.items() if k not in scoped} for n in names)
     assert not first_names & second_names
 
