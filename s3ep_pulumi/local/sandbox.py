@@ -224,21 +224,29 @@ class Worker:
 
     def send(self, request: dict[str, Any]) -> None:
         assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(request) + "\n")
-        self.process.stdin.flush()
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-    def stop(self) -> None:
+        # A process that is gone cannot take it; its answers end, which says so.
         with contextlib.suppress(OSError):
-            assert self.process.stdin is not None
-            self.process.stdin.close()
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+
+    def kill(self) -> int:
+        """End the process now; its exit status."""
+        self.process.kill()
+        self._close_stdin()
+        return self.process.wait()
+
+    def stop(self) -> int:
+        """Let the process end (no more invocations), killing it if it does not; its status."""
+        self._close_stdin()
         try:
-            self.process.wait(STOP_SECONDS)
+            return self.process.wait(STOP_SECONDS)
         except subprocess.TimeoutExpired:
-            self.kill()
+            return self.kill()
+
+    def _close_stdin(self) -> None:
+        assert self.process.stdin is not None
+        with contextlib.suppress(OSError):  # a pipe whose reader is gone
+            self.process.stdin.close()
 
 
 @dataclass
@@ -355,7 +363,7 @@ class Sandboxes:
                 f"{request_id} Task timed out after {timeout:.2f} seconds",
             )
         if answer is None:  # the process ended mid-invocation
-            code = worker.process.wait()
+            code = worker.stop()
             return _unfinished(
                 started,
                 "Runtime.ExitError",

@@ -3,6 +3,7 @@ injection, and the inputs it must refuse with one line and exit status 2."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import sys
@@ -222,6 +223,25 @@ def test_the_example_without_its_packaged_dependencies_fails_with_one_line_and_e
         " or set function.layers; the Lambda runtime provides only the standard library and "
         "boto3\n"
     )
+
+
+def test_with_the_powertools_layer_instead_the_example_runs_and_the_layer_is_a_deviation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    function = (
+        f"function: {{source_dir: {EXAMPLE}, handler: app.handler, package_requirements: false,"
+        " powertools_layer: true}\n"
+    )
+    write_stack(tmp_path, function)
+    monkeypatch.chdir(tmp_path)
+    code, s = run_json(capsys, "--stack", "t", "--objects", "2")
+    assert code == 0, s["violations"]
+    assert (s["matched"], s["processed"], s["lost"]) == (2, 2, 0)
+    version = importlib.metadata.version("aws-lambda-powertools")
+    assert (
+        f"function.powertools_layer: emulated by the aws-lambda-powertools {version} installed "
+        "here, not the layer (version 27, Powertools 3.23.0)"
+    ) in s["deviations"]
 
 
 def test_a_handler_that_imports_a_module_of_the_dev_virtualenv_fails_although_it_imports_here(
