@@ -274,11 +274,11 @@ def lambda_function(
                 sandboxes(function, log, endpoint, REGION, python, emulated_layers(args))
             )
         except InitFailed as error:
-            raise SimulationError(init_failure(error, args, function)) from None
+            raise SimulationError(init_failure(error, args)) from None
         yield boxes
 
 
-def init_failure(error: InitFailed, args: S3EventProcessorArgs, function: Function) -> str:
+def init_failure(error: InitFailed, args: S3EventProcessorArgs) -> str:
     """One line: why the function cannot start, and what to change."""
     answer, f = error.answer, args.function
     where = f"source_dir {f.source_dir}"
@@ -287,17 +287,18 @@ def init_failure(error: InitFailed, args: S3EventProcessorArgs, function: Functi
         importer = f" (imported by {answer['importer']})" if answer.get("importer") else ""
         return (
             f"the function's package has no module '{answer['module']}'{importer}: "
-            f"{_missing_module_fix(args, function)}; the Lambda runtime provides only the "
+            f"{_missing_module_fix(args)}; the Lambda runtime provides only the "
             "standard library and boto3"
         )
-    if kind == "ValueError":  # the shim: no such function in the module
+    # the shim: the module has no such function
+    if kind == "ValueError" and message.startswith(f"{s3ep_shim.HANDLER_ENV}="):
         return f"handler {f.handler} in {where}: {message}"
     if kind == "Runtime.InitError":
         return f"handler {f.handler} in {where}: {message}, Lambda's limit"
     return f"handler {f.handler}: importing it from {where} raised {kind}: {message}"
 
 
-def _missing_module_fix(args: S3EventProcessorArgs, function: Function) -> str:
+def _missing_module_fix(args: S3EventProcessorArgs) -> str:
     f = args.function
     assert f.source_dir is not None  # a function the component builds
     declared = dependencies.declared(f.source_dir)
