@@ -103,6 +103,16 @@ def test_runtime_imports_only_the_standard_library() -> None:
     assert not outside, "runtime/ may import only the standard library:\n" + "\n".join(outside)
 
 
+def test_the_simulated_lambda_worker_imports_only_the_standard_library() -> None:
+    # `s3ep simulate` runs it as a file, in a process with nothing but the standard library,
+    # the function's package and boto3 on its path (local/sandbox.py).
+    worker = PACKAGE / "local" / "lambda_worker.py"
+    outside = [f"{line}: {module}" for line, module in imports(worker) if not is_stdlib(module)]
+    assert not outside, "lambda_worker.py may import only the standard library:\n" + "\n".join(
+        outside
+    )
+
+
 def test_policy_imports_only_pulumi_policy_and_the_models_security_and_limits() -> None:
     allowed = (*POLICY_MAY_IMPORT, "s3ep_pulumi.policy")
     outside = [

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from s3ep_pulumi.builders import iam, integrations
+from s3ep_pulumi.component import dependencies
 from s3ep_pulumi.component.archive import (
     BUILD_DIR,
     LAYER_DESCRIPTION,
@@ -110,8 +111,9 @@ def function(
         ),
     )
     # The shim (s3ep_shim.py, next to the user's code) paces and validates, then calls the
-    # user's handler, named in S3EP_HANDLER.
-    package = build_package(f.source_dir, BUILD_DIR, extra_files=shim_files())
+    # user's handler, named in S3EP_HANDLER. The handler's dependencies go in beside them.
+    deps = dependencies.install(f.source_dir, f) if f.package_requirements else None
+    package = build_package(f.source_dir, BUILD_DIR, extra_files=shim_files(), dependencies=deps)
     function = aws.lambda_.Function(
         f"{ctx.name}-function",
         name=n.function,
@@ -126,7 +128,7 @@ def function(
         environment=aws.lambda_.FunctionEnvironmentArgs(variables=_environment(ctx, args)),
         # The environment is encrypted with the processor's key, if any (else Lambda's own).
         kms_key_arn=encryption.processor_key_arn,
-        layers=resources.function_layers(args),
+        layers=_layers(ctx, args),
         reserved_concurrent_executions=f.reserved_concurrent_executions,
         dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=function_dlq.arn),
         logging_config=aws.lambda_.FunctionLoggingConfigArgs(
@@ -211,6 +213,15 @@ def _existing(ctx: Context, args: S3EventProcessorArgs, arn: str) -> Function:
         arn=function_arn,
         invoke_arn=function_arn,
         runtime_layer_arn=layer.arn,
+    )
+
+
+def _layers(ctx: Context, args: S3EventProcessorArgs) -> pulumi.Input[list[str]] | None:
+    """The function's layers; Powertools' ARN needs the region deployed to."""
+    if not args.function.powertools_layer:
+        return resources.function_layers(args)
+    return pulumi.Output.all(ctx.partition, ctx.region).apply(
+        lambda pr: resources.function_layers(args, resources.powertools_layer_arn(args, *pr)) or []
     )
 
 

@@ -5,8 +5,10 @@ the wiring. These seams of moto are adjusted so it behaves like AWS (see docs/aw
 
 - moto sends S3 events to rule targets without applying the target's input transformer (and
   without the `ingestion-time` its transformer needs); AWS applies it.
-- without Docker, moto answers a Lambda invoke with canned bytes; here the handler runs
-  in-process, behind the shim, and every call's start and end times are recorded.
+- without Docker, moto answers a Lambda invoke with canned bytes; here an `Invoker` answers
+  it: the function's own package in processes of its own, as Lambda runs it (`sandbox.py`,
+  what `s3ep simulate` does), or a handler in this process behind the shim (`in_process`,
+  fast, for tests that script the handler). Every handler call's start and end is recorded.
 - moto's SQS receive is not atomic: two threads receiving at once can both take the same
   message (SQS hides a message from every other receiver the moment one receives it). Here
   receives are serialised; the long poll still waits without holding anyone up.
@@ -151,17 +153,64 @@ class Recorder:
         return peak
 
 
+@dataclass
+class Invoked:
+    """One invocation as Lambda answers it: the function's result, or its error (Lambda's
+    `errorType` and `errorMessage`), and the handler calls made inside it (none when the shim
+    did not call the handler: malformed, deferred, expired)."""
+
+    result: Any = None
+    error_type: str | None = None
+    error_message: str = ""
+    calls: list[Invocation] = field(default_factory=list)
+
+
+# Answers one invocation of the function: the payload the dispatcher sent -> Lambda's answer.
+Invoker = Callable[[dict[str, Any]], Invoked]
+
+
+def in_process(handler: Handler) -> Invoker:
+    """The shim and `handler`, called in this process (no package, no timeout, no Lambda
+    runtime): for tests that script the handler and read what it recorded."""
+
+    def invoke(payload: dict[str, Any]) -> Invoked:
+        calls: list[Invocation] = []
+
+        def recorded(event: dict[str, Any], context: Any) -> Any:
+            key = str(event["s3_details"]["key"])
+            start = time.time()
+            try:
+                result = handler(event, context)
+            except Exception as error:
+                calls.append(Invocation(key, start, time.time(), type(error).__name__))
+                raise
+            code = s3ep_shim.status_code(result)
+            calls.append(Invocation(key, start, time.time(), None, code))
+            return result
+
+        try:
+            result = s3ep_shim.dispatch(payload, None, recorded)
+        except Exception as error:  # the handler's failure is Lambda's "Unhandled" error
+            return Invoked(error_type=type(error).__name__, error_message=str(error), calls=calls)
+        return Invoked(result=result, calls=calls)
+
+    return invoke
+
+
 @contextmanager
 def patched_seams(
-    handler: Handler,
+    handler: Handler | None = None,
     throttle: Callable[[dict[str, Any]], bool] | None = None,
     sqs_faults: SqsFaults | None = None,
+    *,
+    invoker: Invoker | None = None,
 ) -> Iterator[Recorder]:
-    """Route moto's Lambda invokes through the shim to `handler`, and apply input transformers
-    to S3 events. `throttle(payload)` true answers that invoke as Lambda does when the function
-    is out of concurrency (TooManyRequestsException), before anything runs. A code from
-    `sqs_faults(action, parameters)` fails that SQS call of the state machine as SQS would, so
-    its task fails with `Sqs.<Code>Exception`; every refusal is recorded."""
+    """Answer moto's Lambda invokes with `invoker` (or `handler` behind the shim, in this
+    process), and apply input transformers to S3 events. `throttle(payload)` true answers that
+    invoke as Lambda does when the function is out of concurrency (TooManyRequestsException),
+    before anything runs. A code from `sqs_faults(action, parameters)` fails that SQS call of
+    the state machine as SQS would, so its task fails with `Sqs.<Code>Exception`; every refusal
+    is recorded."""
     from moto.awslambda.exceptions import LambdaClientError
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.events.models import Rule
@@ -170,6 +219,9 @@ def patched_seams(
         state_task_service_aws_sdk as aws_sdk,
     )
 
+    if (handler is None) == (invoker is None):
+        raise TypeError("patched_seams: give a handler or an invoker")
+    answer = invoker or in_process(handler)  # type: ignore[arg-type]
     recorder = Recorder()
 
     def invoke(
@@ -186,24 +238,17 @@ def patched_seams(
             raise LambdaClientError("TooManyRequestsException", "Rate Exceeded.")
         began = time.time()
         try:
-            result = s3ep_shim.dispatch(payload, None, recorded)
-        except Exception as error:  # the handler's failure is Lambda's "Unhandled" error
-            response_headers["x-amz-function-error"] = "Unhandled"
-            return json.dumps({"errorMessage": str(error), "errorType": type(error).__name__})
+            invoked = answer(payload)
         finally:
             recorder.invoked(time.time() - began)
-        return json.dumps(result)
-
-    def recorded(event: dict[str, Any], context: Any) -> Any:
-        key = str(event["s3_details"]["key"])
-        start = time.time()
-        try:
-            result = handler(event, context)
-        except Exception as error:
-            recorder.add(Invocation(key, start, time.time(), type(error).__name__))
-            raise
-        recorder.add(Invocation(key, start, time.time(), None, s3ep_shim.status_code(result)))
-        return result
+        for call in invoked.calls:
+            recorder.add(call)
+        if invoked.error_type is not None:  # the function's failure: Lambda's "Unhandled"
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(
+                {"errorMessage": invoked.error_message, "errorType": invoked.error_type}
+            )
+        return json.dumps(invoked.result)
 
     original_send = Rule.send_to_targets
 

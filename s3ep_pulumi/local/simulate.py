@@ -4,39 +4,53 @@ The stack's program runs under recording mocks (as `s3ep synth` does); what the 
 declared is materialised into moto (s3ep_pulumi/local/emulator.py: bucket and its EventBridge
 notifications, rule and pattern, queues with their attributes and redrive, the function, the
 state machine definition). Objects are uploaded, pollers run as the schedule would start them,
-and the dispatcher invokes the function's own package (source_dir plus the shim, extracted from
-the zip the component built) in-process, with the declared environment, a Lambda-like context
-and the declared timeout. Nothing of the wiring is declared a second time here.
+and the dispatcher invokes the function's own package, the zip the component built (its
+dependencies, source_dir and the shim), unpacked and run as Lambda runs it (sandbox.py):
+separate Python processes holding only the standard library, the package and boto3, with the
+declared handler setting, environment and timeout, kept warm between invocations. Their AWS
+calls reach the same in-process emulator (aws_endpoint.py). Nothing of the wiring is declared a
+second time here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fnmatch
-import io
+import importlib.metadata
 import itertools
 import json
 import logging
 import os
 import random
 import sys
-import tempfile
 import threading
 import time
-import uuid
-import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
+from s3ep_pulumi.component import dependencies
 from s3ep_pulumi.component import stack as stack_module
 from s3ep_pulumi.errors import S3epError
+from s3ep_pulumi.local import aws_endpoint, report
 from s3ep_pulumi.local import cost as pricing
-from s3ep_pulumi.local import report
 from s3ep_pulumi.local.capture import REGION, Capture
+from s3ep_pulumi.local.emulator import Invoked
+from s3ep_pulumi.local.sandbox import (
+    POWERTOOLS_DISTRIBUTIONS,
+    SIMULATE_PYTHON_ENV,
+    Function,
+    InitFailed,
+    Sandboxes,
+    interpreter,
+    python_version,
+    sandboxes,
+)
+from s3ep_pulumi.model import resources
 from s3ep_pulumi.model.args import S3EventProcessorArgs
+from s3ep_pulumi.model.sections import POWERTOOLS_LAYER_RELEASE, POWERTOOLS_LAYER_VERSION
 from s3ep_pulumi.runtime import s3ep_shim
 
 FUNCTION_TYPE = "aws:lambda/function:Function"
@@ -59,17 +73,6 @@ class SimulationError(S3epError):
     """The stack or the handler cannot be simulated; the message says why and what to do."""
 
 
-class InjectedFailure(RuntimeError):
-    """Raised instead of calling the handler (`--fail-rate`, `--fail-keys`)."""
-
-
-class SandboxTimedout(Exception):
-    """The handler ran past the function's timeout; Lambda reports it under this name."""
-
-
-SandboxTimedout.__name__ = "Sandbox.Timedout"  # the errorType Lambda gives a timed-out call
-
-
 @dataclass(frozen=True)
 class Options:
     stack: str
@@ -84,21 +87,6 @@ class Options:
     timeout: float = 120.0  # seconds the whole run may take
     seed: int = 1
     out: Path | None = None  # handler logs go to OUT/function.log; default out/STACK
-
-
-@dataclass(frozen=True)
-class Function:
-    """The function as declared, from the capture."""
-
-    name: str
-    arn: str
-    package: Path  # the zip the component built: source_dir plus the shim
-    handler: str  # the user's 'module.function' (S3EP_HANDLER)
-    runtime: str
-    timeout: float
-    memory_mb: int
-    environment: dict[str, str]
-    log_group: str
 
 
 def load_stack(stack: str) -> tuple[S3EventProcessorArgs, Capture]:
@@ -131,12 +119,14 @@ def declared_function(args: S3EventProcessorArgs, capture: Capture) -> Function:
         name=str(fn.inputs["name"]),
         arn=str(fn.state["arn"]),
         package=Path(fn.inputs["code"].path),
+        entry=str(fn.inputs["handler"]),
         handler=str(handler),
         runtime=str(fn.inputs["runtime"]),
         timeout=float(fn.inputs["timeout"]),
         memory_mb=int(fn.inputs["memorySize"]),
         environment={k: str(v) for k, v in env.items()},
         log_group=str((fn.inputs.get("loggingConfig") or {}).get("logGroup", "")),
+        layers=tuple(str(arn) for arn in fn.inputs.get("layers") or ()),
     )
 
 
@@ -230,34 +220,15 @@ def files_to_upload(folder: Path, prefixes: list[str]) -> dict[str, Path]:
 
 
 @dataclass
-class LambdaContext:
-    """What Lambda hands a Python handler as `context` (the attributes handlers use)."""
-
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    log_group_name: str
-    deadline: float  # epoch seconds
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_stream_name: str = "s3ep-simulate"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - time.time()) * 1000))
-
-
-@dataclass
 class FunctionRuntime:
-    """Runs the user's handler as Lambda would: a fresh context, the declared timeout (the call
-    runs in a worker thread; past the deadline it counts as Sandbox.Timedout and its thread is
-    abandoned, as Lambda freezes the sandbox), and the injected failures."""
+    """The function as the dispatcher invokes it: its execution environments (`sandbox.py`),
+    with the injected failures (raised in the handler's place, once the shim would call it)."""
 
-    function: Function
+    sandboxes: Sandboxes
     fail_rate: float = 0.0
     fail_keys: str | None = None
     seed: int = 1
-    handler: s3ep_shim.Handler | None = None
-    in_flight: int = 0
+    in_flight: int = 0  # invocations running now
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _random: random.Random = field(init=False)
 
@@ -268,133 +239,114 @@ class FunctionRuntime:
         with self._lock:
             return self._random.random() < rate
 
-    def __call__(self, event: dict[str, Any], _context: Any) -> Any:
-        assert self.handler is not None, "load the handler first"
-        key = str(event["s3_details"]["key"])
-        context = LambdaContext(
-            function_name=self.function.name,
-            invoked_function_arn=self.function.arn,
-            memory_limit_in_mb=self.function.memory_mb,
-            log_group_name=self.function.log_group,
-            deadline=time.time() + self.function.timeout,
-        )
+    def injected(self, payload: dict[str, Any]) -> str | None:
+        """The failure to raise instead of calling the handler, if any, for this payload."""
+        try:
+            key = str(json.loads(payload["body"])["s3_details"]["key"])
+        except (KeyError, TypeError, ValueError):
+            return None  # not an S3 event: the shim will not call the handler
+        if self.fail_keys is not None and fnmatch.fnmatchcase(key, self.fail_keys):
+            return f"injected failure for {key} (--fail-keys)"
+        if self.fail_rate and self.chance(self.fail_rate):
+            return f"injected failure for {key} (--fail-rate)"
+        return None
+
+    def __call__(self, payload: dict[str, Any]) -> Invoked:
+        inject = self.injected(payload)
         with self._lock:
             self.in_flight += 1
         try:
-            if self.fail_keys is not None and fnmatch.fnmatchcase(key, self.fail_keys):
-                raise InjectedFailure(f"injected failure for {key} (--fail-keys)")
-            if self.fail_rate and self.chance(self.fail_rate):
-                raise InjectedFailure(f"injected failure for {key} (--fail-rate)")
-            return self._run(event, context)
+            return self.sandboxes.invoke(payload, inject)
         finally:
             with self._lock:
                 self.in_flight -= 1
 
-    def _run(self, event: dict[str, Any], context: LambdaContext) -> Any:
-        assert self.handler is not None
-        handler = self.handler
-        outcome: list[tuple[bool, Any]] = []
 
-        def call() -> None:
-            try:
-                outcome.append((True, handler(event, context)))
-            except BaseException as error:
-                outcome.append((False, error))
-
-        worker = threading.Thread(
-            target=call, name=f"handler-{context.aws_request_id}", daemon=True
-        )
-        worker.start()
-        worker.join(self.function.timeout)
-        if not outcome:
-            raise SandboxTimedout(
-                f"{context.aws_request_id} Task timed out after {self.function.timeout:.2f} seconds"
+@contextlib.contextmanager
+def lambda_function(
+    args: S3EventProcessorArgs, function: Function, log: IO[str], python: str = sys.executable
+) -> Iterator[Sandboxes]:
+    """The function's execution environments, talking to the emulator of this process (use
+    inside `mock_aws`); SimulationError, one line, when the function cannot start."""
+    with aws_endpoint.serving(REGION) as endpoint, contextlib.ExitStack() as stack:
+        try:
+            boxes = stack.enter_context(
+                sandboxes(function, log, endpoint, REGION, python, emulated_layers(args))
             )
-        ok, value = outcome[0]
-        if not ok:
-            raise value
-        return value
+        except InitFailed as error:
+            raise SimulationError(init_failure(error, args)) from None
+        yield boxes
 
 
-@contextlib.contextmanager
-def imported_handler(package: Path, spec: str, source_dir: Path | None) -> Iterator[Any]:
-    """The handler `spec` imported from the function's package, isolated: the package's
-    folder is first on sys.path and its modules shadow same-named ones only while this lasts."""
-    where = f"source_dir {source_dir}" if source_dir else str(package)
-    with tempfile.TemporaryDirectory(prefix="s3ep-simulate-") as tmp:
-        root = Path(tmp)
-        with zipfile.ZipFile(package) as zf:
-            zf.extractall(root)
-        tops = {p.stem if p.suffix == ".py" else p.name for p in root.iterdir()}
-        shadowed = {
-            name: mod
-            for name, mod in sys.modules.items()
-            if name.split(".")[0] in tops and name.split(".")[0] != "s3ep_shim"
-        }
-        for name in shadowed:
-            del sys.modules[name]
-        sys.path.insert(0, tmp)
+def init_failure(error: InitFailed, args: S3EventProcessorArgs) -> str:
+    """One line: why the function cannot start, and what to change."""
+    answer, f = error.answer, args.function
+    where = f"source_dir {f.source_dir}"
+    kind, message = str(answer.get("errorType")), str(answer.get("errorMessage"))
+    if kind == "ModuleNotFoundError" and answer.get("module"):
+        importer = f" (imported by {answer['importer']})" if answer.get("importer") else ""
+        return (
+            f"the function's package has no module '{answer['module']}'{importer}: "
+            f"{_missing_module_fix(args)}; the Lambda runtime provides only the "
+            "standard library and boto3"
+        )
+    # the shim: the module has no such function
+    if kind == "ValueError" and message.startswith(f"{s3ep_shim.HANDLER_ENV}="):
+        return f"handler {f.handler} in {where}: {message}"
+    if kind == "Runtime.InitError":
+        return f"handler {f.handler} in {where}: {message}, Lambda's limit"
+    return f"handler {f.handler}: importing it from {where} raised {kind}: {message}"
+
+
+def _missing_module_fix(args: S3EventProcessorArgs) -> str:
+    f = args.function
+    assert f.source_dir is not None  # a function the component builds
+    declared = dependencies.declared(f.source_dir)
+    if declared is not None and not f.package_requirements:
+        fix = (
+            f"set function.package_requirements: true to install {declared.path}, or set "
+            "function.layers"
+        )
+    else:
+        listed = declared.path if declared is not None else f.source_dir / "requirements.txt"
+        fix = f"add it to {listed} or set function.layers"
+    if unemulated_layers(args):
+        fix += " (the layers it has are not emulated here, so their modules are missing)"
+    return fix
+
+
+def unemulated_layers(args: S3EventProcessorArgs) -> list[str]:
+    """The function's layers that the simulation cannot provide (all but Powertools')."""
+    return resources.function_layers(args) or []
+
+
+def emulated_layers(args: S3EventProcessorArgs) -> tuple[tuple[str, ...], ...]:
+    """The layers the simulation provides, from this environment's packages: Powertools'."""
+    return (POWERTOOLS_DISTRIBUTIONS,) if args.function.powertools_layer else ()
+
+
+def layer_deviations(args: S3EventProcessorArgs) -> list[str]:
+    out = []
+    f = args.function
+    if f.powertools_layer:
         try:
-            try:
-                handler = s3ep_shim.load_handler(spec)
-            except ModuleNotFoundError as error:
-                raise SimulationError(
-                    f"handler {spec}: cannot import it from {where}: {error} (a module missing "
-                    "from the folder, or a dependency not installed here)"
-                ) from None
-            except ValueError as error:
-                raise SimulationError(f"handler {spec} in {where}: {error}") from None
-            except BaseException as error:  # the module raised while it was imported
-                raise SimulationError(
-                    f"handler {spec}: importing it from {where} raised "
-                    f"{type(error).__name__}: {error}"
-                ) from None
-            yield handler
-        finally:
-            sys.path.remove(tmp)
-            for name in [n for n, m in sys.modules.items() if _inside(m, root)]:
-                del sys.modules[name]
-            sys.modules.update(shadowed)
-
-
-def _inside(module: Any, root: Path) -> bool:
-    path = getattr(module, "__file__", None)
-    return isinstance(path, str) and Path(path).resolve().is_relative_to(root.resolve())
-
-
-class FunctionOutput(io.TextIOBase):
-    """stdout while the function runs: writes go to the current run's log file. One object for
-    every run, because loggers keep the stream they found at import (Powertools' Logger keeps
-    its handler across re-imports): it must still lead somewhere after the run's file closed."""
-
-    def __init__(self) -> None:
-        self.target: IO[str] | None = None
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        target = self.target
-        return target.write(text) if target is not None else len(text)
-
-    def flush(self) -> None:
-        if self.target is not None:
-            self.target.flush()
-
-
-FUNCTION_OUTPUT = FunctionOutput()
-
-
-@contextlib.contextmanager
-def function_output(path: Path) -> Iterator[None]:
-    """The function's stdout (its logs, the shim's, Powertools' metrics) into `path`, as
-    CloudWatch Logs would keep them."""
-    with path.open("w") as log, contextlib.redirect_stdout(FUNCTION_OUTPUT):
-        FUNCTION_OUTPUT.target = log
-        try:
-            yield
-        finally:
-            FUNCTION_OUTPUT.target = None
+            here = importlib.metadata.version("aws-lambda-powertools")
+            release = (
+                f", Powertools {POWERTOOLS_LAYER_RELEASE}"
+                if f.powertools_layer_version == POWERTOOLS_LAYER_VERSION
+                else ""
+            )
+            out.append(
+                f"function.powertools_layer: emulated by the aws-lambda-powertools {here} "
+                f"installed here, not the layer (version {f.powertools_layer_version}{release})"
+            )
+        except importlib.metadata.PackageNotFoundError:
+            out.append(
+                "function.powertools_layer: not emulated (aws-lambda-powertools is not "
+                "installed here)"
+            )
+    out += [f"function.layers: {arn} is not emulated" for arn in unemulated_layers(args)]
+    return out
 
 
 @contextlib.contextmanager
@@ -468,8 +420,14 @@ def simulate(opts: Options, progress: Progress | None = None) -> Run:
         "pollers start back to back, not every "
         f"{d.poll_interval_minutes} min (the schedule's interval)"
     ]
-    if (mismatch := runtime_deviation(function.runtime)) is not None:
+    python = interpreter(function.runtime)
+    version = python_version(python)
+    if version is None:
+        raise SimulationError(f"${SIMULATE_PYTHON_ENV} {python}: does not run")
+    major, minor = (int(n) for n in version.split("."))
+    if (mismatch := runtime_deviation(function.runtime, (major, minor))) is not None:
         deviations.append(mismatch)
+    deviations += layer_deviations(args)
     if opts.retry_delay is not None and opts.retry_delay != d.failed_retry_delay_seconds:
         deviations.append(
             f"dispatch.failed_retry_delay_seconds: declared {d.failed_retry_delay_seconds} s, "
@@ -499,7 +457,6 @@ def simulate(opts: Options, progress: Progress | None = None) -> Run:
     out = opts.out or Path("out") / opts.stack
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "function.log"
-    runtime = FunctionRuntime(function, opts.fail_rate, opts.fail_keys, opts.seed)
     throttle_random = random.Random(opts.seed + 1)
     throttle_lock = threading.Lock()
 
@@ -509,15 +466,16 @@ def simulate(opts: Options, progress: Progress | None = None) -> Run:
 
     report_progress = progress or Progress()
     samples: list[report.Sample] = []
-    with (
-        function_output(log_path),
-        emulator_log(out / "emulator.log"),
-        environment({**AWS_ENVIRONMENT, **function.environment}),
-        mock_aws(config=EMULATOR_CONFIG),  # type: ignore[call-overload]
-        patched_seams(runtime, throttle if opts.throttle_rate else None) as recorder,
-        imported_handler(function.package, function.handler, args.function.source_dir) as handler,
-    ):
-        runtime.handler = handler
+    with contextlib.ExitStack() as stack:
+        log = stack.enter_context(log_path.open("w"))
+        stack.enter_context(emulator_log(out / "emulator.log"))
+        stack.enter_context(environment(AWS_ENVIRONMENT))
+        stack.enter_context(mock_aws(config=EMULATOR_CONFIG))  # type: ignore[call-overload]
+        boxes = stack.enter_context(lambda_function(args, function, log, python))
+        runtime = FunctionRuntime(boxes, opts.fail_rate, opts.fail_keys, opts.seed)
+        recorder = stack.enter_context(
+            patched_seams(invoker=runtime, throttle=throttle if opts.throttle_rate else None)
+        )
         emu = materialise(simulated_capture(capture, opts.retry_delay))
         s3 = boto3.client("s3")
         started = time.time()

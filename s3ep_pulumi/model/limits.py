@@ -68,6 +68,15 @@ LAMBDA_ENV_MAX_BYTES: Final = 4_096
 # https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html: a function logs to
 # /aws/lambda/<function name> unless its logging config names another group.
 LAMBDA_LOG_GROUP_PREFIX: Final = "/aws/lambda/"
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html: a .zip package, with
+# its layers, unzipped.
+LAMBDA_UNZIPPED_PACKAGE_MAX_BYTES: Final = 262_144_000  # 250 MB
+# https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html: python3.11 runs on Amazon
+# Linux 2 (glibc 2.26), python3.12 and python3.13 on Amazon Linux 2023 (glibc 2.34). A manylinux
+# wheel runs where the glibc is at least the one in its tag (PEP 600).
+LAMBDA_RUNTIME_GLIBC: Final = {"python3.11": (2, 26), "python3.12": (2, 34), "python3.13": (2, 34)}
+# Lambda's architecture names -> the machine names of wheel platform tags.
+LAMBDA_WHEEL_MACHINES: Final = {"arm64": "aarch64", "x86_64": "x86_64"}
 
 # --- Step Functions ----------------------------------------------------------------------------
 # https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html

@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from s3ep_pulumi.errors import ConfigError
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 from s3ep_pulumi.model.monitoring import AlarmTopicKey
+from s3ep_pulumi.model.sections import POWERTOOLS_LAYER_ACCOUNT
 from s3ep_pulumi.model.security import IN_FLIGHT_TAG, LEASE_TAG, LEASE_TAG_VALUE, PROCESSOR_TAG
 from s3ep_pulumi.runtime.s3ep_shim import HANDLER_ENV
 
@@ -144,11 +146,36 @@ def access_log_prefix(args: S3EventProcessorArgs) -> str | None:
 # --- function -----------------------------------------------------------------------------------
 
 
-def function_layers(args: S3EventProcessorArgs) -> list[str] | None:
-    """The configured layers, then Dynatrace's; None when there are none."""
+def function_layers(args: S3EventProcessorArgs, powertools: str | None = None) -> list[str] | None:
+    """The function's layers in order: Powertools' (`powertools`, its ARN in the region deployed
+    to, when `function.powertools_layer`), the configured ones, then Dynatrace's; None when
+    there are none. Later layers win where files overlap, so the user's override Powertools'."""
     dt = args.monitoring.dynatrace
-    layers = [*args.function.layers, *([dt.layer_arn] if dt else [])]
+    layers = [
+        *([powertools] if powertools else []),
+        *args.function.layers,
+        *([dt.layer_arn] if dt else []),
+    ]
     return layers or None
+
+
+def powertools_layer_arn(args: S3EventProcessorArgs, partition: str, region: str) -> str:
+    """The official Powertools V3 layer for the function's runtime and architecture in `region`,
+    e.g. arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:27.
+    Published in the commercial partition only (GovCloud and China have their own accounts:
+    name those layers in `function.layers`)."""
+    f = args.function
+    if partition != "aws":
+        raise ConfigError(
+            f"function.powertools_layer: the Powertools layer is published for the 'aws' "
+            f"partition, not '{partition}' ({region}); name your partition's Powertools layer "
+            "in function.layers instead"
+        )
+    runtime = f.runtime.replace(".", "")
+    return (
+        f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-{runtime}-{f.architecture}:{f.powertools_layer_version}"
+    )
 
 
 def function_environment(args: S3EventProcessorArgs, service_name: str) -> dict[str, str]:
@@ -201,7 +228,7 @@ class Prerequisite:
 
 
 def account_prerequisites(args: S3EventProcessorArgs) -> list[Prerequisite]:
-    """The prerequisites this configuration shows (docs/aws-semantics.md L4, A1, L9, B2)."""
+    """The prerequisites this configuration shows (docs/aws-semantics.md L4, A1, L10, B2)."""
     f, b = args.function, args.bucket
     out = []
     if f.reserved_concurrency is not None:

@@ -237,22 +237,27 @@ def _batch_fits_the_payload(args: S3EventProcessorArgs) -> Iterator[Problem]:
 # --- function ------------------------------------------------------------------------------------
 
 
+_PACKAGE_FIELDS = ("package_requirements", "powertools_layer", "powertools_layer_version")
+
+
 @rule(
-    "`function.source_dir`, `handler` and `name` apply only to a function the component creates "
-    "(not with `existing_function_arn`)."
+    "`function.source_dir`, `handler`, `name`, `package_requirements` and the Powertools layer "
+    "apply only to a function the component creates (not with `existing_function_arn`)."
 )
 def _code_fields_need_a_new_function(args: S3EventProcessorArgs) -> Iterator[Problem]:
     f = args.function
     if f.existing_function_arn is None:
         return
-    for field in ("source_dir", "handler", "name"):
-        if getattr(f, field) is not None:
-            yield (
-                ("function", field),
-                f"'{field}' applies only to a function the component creates; remove it "
-                "or remove 'existing_function_arn'",
-                str(getattr(f, field)),
-            )
+    given = [n for n in ("source_dir", "handler", "name") if getattr(f, n) is not None]
+    given += [n for n in _PACKAGE_FIELDS if n in f.model_fields_set]
+    for field in given:
+        value = getattr(f, field)
+        yield (
+            ("function", field),
+            f"'{field}' applies only to a function the component creates; remove it "
+            "or remove 'existing_function_arn'",
+            str(value) if isinstance(value, Path) else value,
+        )
 
 
 @rule(
@@ -474,11 +479,28 @@ def _dynatrace_fits_the_function(args: S3EventProcessorArgs) -> Iterator[Problem
             "instrument the existing function yourself or use source_dir",
             None,
         )
-    if len(f.layers) + 1 > limits.LAMBDA_LAYERS_MAX:
+    if (count := len(f.layers) + f.powertools_layer + 1) > limits.LAMBDA_LAYERS_MAX:
         yield (
             ("function", "layers"),
-            f"the Dynatrace layer makes {len(f.layers) + 1} layers, over Lambda's limit "
+            f"the Dynatrace layer makes {count} layers, over Lambda's limit "
             f"of {limits.LAMBDA_LAYERS_MAX}; remove one",
+            f.layers,
+        )
+
+
+@rule(
+    "`function.powertools_layer` leaves room for its layer in `function.layers` (with "
+    "Dynatrace's, see above)."
+)
+def _powertools_layer_fits(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    f = args.function
+    count = len(f.layers) + 1
+    alone = f.powertools_layer and args.monitoring.dynatrace is None  # else Dynatrace's rule
+    if alone and count > limits.LAMBDA_LAYERS_MAX:
+        yield (
+            ("function", "layers"),
+            f"the Powertools layer makes {count} layers, over Lambda's limit "
+            f"of {limits.LAMBDA_LAYERS_MAX}; remove one or set powertools_layer: false",
             f.layers,
         )
 

@@ -357,6 +357,13 @@ FUNCTION_LOG_FORMAT: Final = "JSON"
 # pulumi-aws's reserved_concurrent_executions for "no reserved concurrency" (0 would stop the
 # function from running at all).
 UNRESERVED_CONCURRENCY: Final = -1
+# The Powertools for AWS Lambda (Python) V3 layers: one per runtime and architecture, published by
+# this account in every commercial region, the same version numbers everywhere (the project's
+# docs/index.md, "Lambda Layer"). Version 27 is Powertools 3.23.0 (aws-powertools/
+# powertools-lambda-python issue 7689: the python3.13 x86_64 layer 27 of 13 Nov 2025).
+POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"
+POWERTOOLS_LAYER_VERSION: Final = 27
+POWERTOOLS_LAYER_RELEASE: Final = "3.23.0"
 
 
 class FunctionConfig(Section):
@@ -402,6 +409,39 @@ class FunctionConfig(Section):
         default_factory=list,
         max_length=limits.LAMBDA_LAYERS_MAX,
         description="Layer version ARNs.",
+    )
+    package_requirements: bool = Field(
+        True,
+        description=(
+            "Install the dependencies that source_dir declares (its requirements.txt, else the "
+            "[project].dependencies of its pyproject.toml) into the package, as wheels for the "
+            "function's runtime and architecture (pip --platform manylinux... --only-binary "
+            ":all:). boto3 and botocore are packaged too when the requirements pull them in, so "
+            "the function runs the SDK it was tested with, not the runtime's. The install is "
+            "cached by the requirements' bytes, runtime and architecture (under "
+            "build/functions/deps, or $S3EP_DEPS_CACHE): pin versions, since an unpinned "
+            "requirement resolves once per cache. Set false when layers provide every "
+            "dependency. Default true."
+        ),
+    )
+    powertools_layer: bool = Field(
+        False,
+        description=(
+            "Add the official Powertools for AWS Lambda (Python) V3 layer (AWS account "
+            f"{POWERTOOLS_LAYER_ACCOUNT}, commercial regions) for the function's runtime, "
+            "architecture and the region deployed to, first among the layers. With it, "
+            "aws-lambda-powertools can leave the requirements (or set "
+            "package_requirements: false). Default false."
+        ),
+    )
+    powertools_layer_version: int = Field(
+        POWERTOOLS_LAYER_VERSION,
+        ge=1,
+        description=(
+            "The version of the Powertools layer, pinned so that a deployment never changes by "
+            f"itself. Default {POWERTOOLS_LAYER_VERSION} (Powertools "
+            f"{POWERTOOLS_LAYER_RELEASE})."
+        ),
     )
     reserved_concurrency: int | None = Field(
         None, ge=0, description="Reserved concurrency. Default: unreserved."
@@ -466,6 +506,20 @@ class FunctionConfig(Section):
     def scaling_messages_per_instance(self) -> int | None:
         """Visible messages per provisioned instance the scaling tracks; None without scaling."""
         return self.messages_per_instance if self.scale_on_queue_depth else None
+
+    @property
+    def wheel_platforms(self) -> list[str]:
+        """The wheel platform tags the function's runtime and architecture run, newest first:
+        manylinux_2_<minor> down to manylinux_2_17, then its alias manylinux2014 (PEP 600)."""
+        machine = limits.LAMBDA_WHEEL_MACHINES[self.architecture]
+        major, minor = limits.LAMBDA_RUNTIME_GLIBC[self.runtime]
+        tags = [f"manylinux_{major}_{m}_{machine}" for m in range(minor, 16, -1)]
+        return [*tags, f"manylinux2014_{machine}"]
+
+    @property
+    def python_version(self) -> str:
+        """The runtime's Python version, e.g. '3.12' for python3.12."""
+        return self.runtime.removeprefix("python")
 
     def handler_module_path(self) -> Path | None:
         """File that must hold the handler, relative to source_dir ('a.b.fn' -> a/b.py)."""

@@ -1,13 +1,16 @@
 """The dispatcher's guarantees, end to end in moto (docs/dispatch.md states them).
 
 Each test declares a processor under mocks, materialises what the component declared into moto
-(S3 -> EventBridge -> SQS -> Step Functions, the handler run in-process behind the shim at moto's
-Lambda seam), uploads objects and runs pollers as the schedule would. Assertions are on the
-recorded handler calls (start and end times) and on the queues.
+(S3 -> EventBridge -> SQS -> Step Functions -> the function at moto's Lambda seam), uploads
+objects and runs pollers as the schedule would. Assertions are on the recorded handler calls
+(start and end times) and on the queues. The function is a scripted handler run in this process
+behind the shim (fast, and it can record what it saw), except in the first test, where it is the
+example's own package in processes of its own, as `s3ep simulate` runs it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -16,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -31,6 +35,7 @@ from s3ep_pulumi.local.emulator import (
     materialise,
     patched_seams,
 )
+from s3ep_pulumi.local.simulate import declared_function, lambda_function
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 
 pytestmark = [pytest.mark.emulator, pytest.mark.usefixtures("aws_env")]
@@ -107,6 +112,39 @@ def drain(queue_url: str) -> list[str]:
             out.append(json.loads(m["Body"])["s3_details"]["key"])
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
     return out
+
+
+# --- 0. the function's own package ----------------------------------------------------------------
+
+
+def test_the_example_package_runs_behind_the_dispatcher_in_warm_lambda_like_processes(
+    tmp_path: Path,
+) -> None:
+    # GIVEN the example function's package as the component built it (Powertools inside)
+    raw = settings(dispatch={"max_concurrency": 2})
+    capture = evaluate(raw)
+    args = S3EventProcessorArgs.model_validate(raw)
+    function = declared_function(args, capture)
+    log_path = tmp_path / "function.log"
+    with (
+        log_path.open("w") as log,
+        mock_aws(config=EMULATOR_CONFIG),
+        lambda_function(args, function, log) as boxes,
+        patched_seams(invoker=boxes.invoke) as rec,
+    ):
+        # WHEN a burst is processed
+        emu = materialise(capture)
+        upload(emu, keys(8))
+        poll(emu)
+        assert emu.counts() == {"queue": 0, "dlq": 0}
+    # THEN each object was hashed once by the example handler, read from the emulated bucket
+    assert sorted(rec.keys()) == keys(8)
+    logs = [json.loads(line) for line in log_path.read_text().splitlines()]
+    hashed = {r["key"]: r["sha256"] for r in logs if r.get("message") == "object processed"}
+    assert hashed == {k: hashlib.sha256(b"x").hexdigest() for k in keys(8)}
+    # by at most one environment per lane, kept warm between invocations
+    assert boxes.cold_starts <= 2
+    assert sum(1 for r in logs if r.get("cold_start") is False) >= 6
 
 
 # --- 1. concurrency -------------------------------------------------------------------------------

@@ -3,7 +3,10 @@ injection, and the inputs it must refuse with one line and exit status 2."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import os
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,7 @@ from typing import Any
 import pytest
 
 from s3ep_pulumi.local.cli import main
+from s3ep_pulumi.runtime import s3ep_shim
 
 pytestmark = pytest.mark.emulator
 
@@ -107,7 +111,7 @@ def write_stack(root: Path, function: str, handler_source: str | None = None) ->
 FUNCTION = "function: {source_dir: fn, handler: app.handler, timeout: 1, runtime: python3.11}\n"
 
 
-def test_a_call_past_the_timeout_fails_as_sandbox_timedout_and_ends_in_the_dlq(
+def test_a_call_past_the_timeout_or_that_kills_its_runtime_fails_as_lambda_says(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_stack(
@@ -118,25 +122,144 @@ def test_a_call_past_the_timeout_fails_as_sandbox_timedout_and_ends_in_the_dlq(
         def handler(event, context):
             assert os.environ["S3EP_HANDLER"] == "app.handler"
             assert 0 < context.get_remaining_time_in_millis() <= 1000
-            if event["s3_details"]["key"].endswith("slow.txt"):
+            key = event["s3_details"]["key"]
+            if key.endswith("slow.txt"):
                 time.sleep(1.5)
+            if key.endswith("exit.txt"):
+                os._exit(3)
             return {"statusCode": 200, "request": context.aws_request_id}
         """,
     )
     monkeypatch.chdir(tmp_path)
-    code, s = run_json(capsys, "--stack", "t", "--from-dir", str(write_files(tmp_path)))
+    files = write_files(tmp_path, ("a.txt", "b.txt", "slow.txt", "exit.txt"))
+    code, s = run_json(capsys, "--stack", "t", "--from-dir", str(files))
     assert code == 0, s["violations"]
-    assert (s["matched"], s["processed"], s["dead_lettered"], s["lost"]) == (3, 2, 1, 0)
-    assert s["failures"] == {"Sandbox.Timedout": 2}
+    # each bad key is tried max_receive_count (2) times, its environment killed or gone each time
+    assert (s["matched"], s["processed"], s["dead_lettered"], s["lost"]) == (4, 2, 2, 0)
+    assert s["failures"] == {"Sandbox.Timedout": 2, "Runtime.ExitError": 2}
     assert s["ignored"] == 2  # the decoys: in/ with another suffix, and outside in/
 
 
-def write_files(root: Path) -> Path:
+def write_files(root: Path, names: tuple[str, ...] = ("a.txt", "b.txt", "slow.txt")) -> Path:
     folder = root / "files"
     folder.mkdir()
-    for name in ("a.txt", "b.txt", "slow.txt"):
+    for name in names:
         (folder / name).write_text(name)
     return folder
+
+
+PROBE = """\
+    import importlib.util, json, os, sys
+    import boto3
+
+    def handler(event, context):
+        details = event["s3_details"]
+        body = boto3.client("s3").get_object(Bucket=details["bucket"], Key=details["key"])["Body"]
+        found = {m: importlib.util.find_spec(m) is not None for m in ("pytest", "moto", "pulumi")}
+        print(json.dumps({
+            "probe": details["key"], "read": body.read().decode(), "pid": os.getpid(),
+            "path": sys.path, "cwd": os.getcwd(), "task_root": os.environ["LAMBDA_TASK_ROOT"],
+            "stage": os.environ.get("STAGE"), "boto3": boto3.__file__, "found": found,
+            "function": os.environ["AWS_LAMBDA_FUNCTION_NAME"], "files": sorted(os.listdir()),
+        }))
+        return {"statusCode": 200}
+    """
+
+
+def test_the_handler_runs_from_its_package_in_a_process_with_only_what_lambda_provides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a handler that reports where it runs, and a declared environment variable
+    function = (
+        "function: {source_dir: fn, handler: app.handler, timeout: 5, runtime: python3.11,\n"
+        "           environment: {STAGE: probe}}\n"
+    )
+    write_stack(tmp_path, function, PROBE)
+    monkeypatch.chdir(tmp_path)
+    # WHEN the stack is simulated
+    code, s = run_json(capsys, "--stack", "t", "--from-dir", str(write_files(tmp_path)))
+    # THEN each object was read from the emulated bucket by a process of its own
+    assert code == 0, s["violations"]
+    probes = [
+        json.loads(line)
+        for line in (tmp_path / "out" / "t" / "function.log").read_text().splitlines()
+        if line.startswith('{"probe"')
+    ]
+    assert sorted((p["probe"], p["read"]) for p in probes) == [
+        ("in/a.txt", "a.txt"),
+        ("in/b.txt", "b.txt"),
+        ("in/slow.txt", "slow.txt"),
+    ]
+    probe = probes[0]
+    assert probe["pid"] != os.getpid()
+    assert (probe["stage"], probe["function"]) == ("probe", "sim-t-processor")
+    # started from the unpacked zip the component built: the package first on the path
+    assert probe["cwd"] == probe["task_root"] == probe["path"][0]
+    assert probe["files"] == ["app.py", "s3ep_shim.py"]
+    # with boto3 from the runtime's folder, and no site-packages: pytest, moto, pulumi are
+    # importable in this test but not there
+    assert Path(probe["boto3"]).parent.parent == Path(probe["path"][1])
+    assert not any("site-packages" in entry for entry in probe["path"])
+    assert probe["found"] == {"pytest": False, "moto": False, "pulumi": False}
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "functions" / "process_object"
+
+
+def test_the_example_without_its_packaged_dependencies_fails_with_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the example function built without its requirements (Powertools not in the zip):
+    # it imports in the dev virtualenv, which has Powertools, but not on Lambda
+    function = (
+        f"function: {{source_dir: {EXAMPLE}, handler: app.handler, package_requirements: false}}\n"
+    )
+    write_stack(tmp_path, function)
+    monkeypatch.chdir(tmp_path)
+    assert main(["simulate", "--stack", "t", "--objects", "2"]) == 2
+    assert capsys.readouterr().err == (
+        "error: the function's package has no module 'aws_lambda_powertools' (imported by "
+        f"app.py): set function.package_requirements: true to install {EXAMPLE}/requirements.txt,"
+        " or set function.layers; the Lambda runtime provides only the standard library and "
+        "boto3\n"
+    )
+
+
+def test_with_the_powertools_layer_instead_the_example_runs_and_the_layer_is_a_deviation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    function = (
+        f"function: {{source_dir: {EXAMPLE}, handler: app.handler, package_requirements: false,"
+        " powertools_layer: true}\n"
+    )
+    write_stack(tmp_path, function)
+    monkeypatch.chdir(tmp_path)
+    code, s = run_json(capsys, "--stack", "t", "--objects", "2")
+    assert code == 0, s["violations"]
+    assert (s["matched"], s["processed"], s["lost"]) == (2, 2, 0)
+    version = importlib.metadata.version("aws-lambda-powertools")
+    assert (
+        f"function.powertools_layer: emulated by the aws-lambda-powertools {version} installed "
+        "here, not the layer (version 27, Powertools 3.23.0)"
+    ) in s["deviations"]
+
+
+def test_a_handler_that_imports_a_module_of_the_dev_virtualenv_fails_although_it_imports_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a handler that imports pytest, which this virtualenv has and the package has not
+    write_stack(tmp_path, FUNCTION, "import pytest\ndef handler(event, context): ...\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path / "fn"))
+    assert callable(s3ep_shim.load_handler("app.handler"))  # in this process it imports
+    sys.modules.pop("app")
+    # WHEN it is simulated THEN it fails as it would on Lambda: one line, exit status 2
+    assert main(["simulate", "--stack", "t", "--objects", "2"]) == 2
+    assert capsys.readouterr().err == (
+        "error: the function's package has no module 'pytest' (imported by app.py): add it to "
+        "fn/requirements.txt or set function.layers; the Lambda runtime provides only the "
+        "standard library and boto3\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -145,9 +268,9 @@ def write_files(root: Path) -> Path:
         (
             FUNCTION,
             "import no_such_dependency\ndef handler(event, context): ...\n",
-            "error: handler app.handler: cannot import it from source_dir fn: No module named "
-            "'no_such_dependency' (a module missing from the folder, or a dependency not "
-            "installed here)\n",
+            "error: the function's package has no module 'no_such_dependency' (imported by "
+            "app.py): add it to fn/requirements.txt or set function.layers; the Lambda runtime "
+            "provides only the standard library and boto3\n",
         ),
         (
             FUNCTION,

@@ -345,6 +345,41 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "the powertools layer makes one layer too many",
+        config(
+            function={
+                "powertools_layer": True,
+                "layers": [f"arn:aws:lambda:us-east-1:123456789012:layer:l{i}:1" for i in range(5)],
+            }
+        ),
+        [
+            (
+                "function.layers",
+                "the Powertools layer makes 6 layers, over Lambda's limit of 5; remove one or "
+                "set powertools_layer: false",
+            )
+        ],
+    ),
+    (
+        "packaging settings on an existing function",
+        {
+            "name_prefix": "img",
+            "function": {
+                "existing_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:legacy",
+                "package_requirements": False,
+                "powertools_layer": True,
+            },
+        },
+        [
+            (
+                f"function.{field}",
+                f"'{field}' applies only to a function the component creates; remove it or "
+                "remove 'existing_function_arn'",
+            )
+            for field in ("package_requirements", "powertools_layer")
+        ],
+    ),
+    (
         "provisioned over reserved concurrency",
         config(
             function={

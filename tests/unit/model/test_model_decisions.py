@@ -10,6 +10,7 @@ from helpers import config
 from s3ep_pulumi import S3EventProcessorArgs
 from s3ep_pulumi.builders import iam, integrations
 from s3ep_pulumi.builders.alarms import AlarmTargets, alarm_specs
+from s3ep_pulumi.errors import ConfigError
 from s3ep_pulumi.model import limits, resources
 from s3ep_pulumi.model.naming import Names
 from s3ep_pulumi.model.sections import (
@@ -203,12 +204,29 @@ def test_function_environment_names_the_service_and_the_users_handler_last() -> 
     }
 
 
-def test_function_layers_are_the_configured_ones_then_dynatraces() -> None:
+def test_function_layers_are_powertools_then_the_configured_ones_then_dynatraces() -> None:
     assert resources.function_layers(args()) is None
     own = "arn:aws:lambda:us-east-1:123456789012:layer:utils:3"
     dynatrace = {**DYNATRACE, "token_config_key": "s3ep:dtToken"}
     a = args(function={"layers": [own]}, monitoring={"dynatrace": dynatrace})
     assert resources.function_layers(a) == [own, LAYER]
+
+    powertools = resources.powertools_layer_arn(a, "aws", "eu-west-1")
+    assert resources.function_layers(a, powertools) == [powertools, own, LAYER]
+
+
+def test_the_powertools_layer_is_published_in_the_commercial_partition_only() -> None:
+    a = args(function={"powertools_layer": True, "architecture": "x86_64"})
+    assert resources.powertools_layer_arn(a, "aws", "eu-west-1") == (
+        "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"
+    )
+    with pytest.raises(ConfigError) as error:
+        resources.powertools_layer_arn(a, "aws-cn", "cn-north-1")
+    assert str(error.value) == (
+        "function.powertools_layer: the Powertools layer is published for the 'aws' partition, "
+        "not 'aws-cn' (cn-north-1); name your partition's Powertools layer in function.layers "
+        "instead"
+    )
 
 
 def test_function_dlq_exists_only_for_a_created_function() -> None:
