@@ -171,13 +171,13 @@ POWERTOOLS_LAYER = "AWSLambdaPowertoolsPython"
 
 
 def needs_powertools_layer(args: S3EventProcessorArgs, root: Path) -> bool:
-    """True when the function's requirements.txt names Powertools and no layer provides it.
-
-    The component packages `source_dir` and the shim only; the Python runtime provides boto3 and
-    nothing else. functions/process_object/requirements.txt says Powertools comes "from the
-    Powertools for AWS Lambda layer or is packaged with the function", and the dev stack has no
-    layer, so the dev stack as shipped would fail every invocation with ImportModuleError."""
-    if args.function.source_dir is None:
+    """True when the function's requirements.txt names Powertools and neither its package nor a
+    layer provides it: the Python runtime provides boto3 and nothing else. The component packages
+    the requirements by default (`function.package_requirements`), so the dev stack as shipped
+    needs no layer; a stack that turns packaging off and names no layer would fail every
+    invocation with ImportModuleError."""
+    f = args.function
+    if f.source_dir is None or f.package_requirements or f.powertools_layer:
         return False
     requirements = root / args.function.source_dir / "requirements.txt"
     if not requirements.is_file() or not POWERTOOLS_REQUIREMENT.search(requirements.read_text()):

@@ -115,15 +115,23 @@ def test_an_invalid_test_config_is_refused_before_deploying(dev: dict[str, objec
         stack_config(broken, RUN, "us-east-1")
 
 
-def test_the_dev_function_needs_the_powertools_layer_until_it_has_one(
-    dev: dict[str, object],
-) -> None:
+def test_the_dev_function_packages_powertools_so_needs_no_layer(dev: dict[str, object]) -> None:
     args = processor_args(stack_config(dev, RUN, "us-east-1"))
-    assert needs_powertools_layer(args, ROOT)
+    assert args.function.package_requirements
+    assert not needs_powertools_layer(args, ROOT)
     assert (
         powertools_layer_parameter(args) == "/aws/service/powertools/python/arm64/python3.12/latest"
     )
-    with_layer = processor_args(stack_config(dev, RUN, "us-east-1", [LAYER]))
+
+
+def test_without_packaging_the_dev_function_needs_the_powertools_layer_until_it_has_one(
+    dev: dict[str, object],
+) -> None:
+    unpackaged = json.loads(json.dumps(dev))
+    unpackaged[PROCESSOR_KEY]["function"]["package_requirements"] = False
+    args = processor_args(stack_config(unpackaged, RUN, "us-east-1"))
+    assert needs_powertools_layer(args, ROOT)
+    with_layer = processor_args(stack_config(unpackaged, RUN, "us-east-1", [LAYER]))
     assert not needs_powertools_layer(with_layer, ROOT)
 
 
