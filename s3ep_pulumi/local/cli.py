@@ -4,6 +4,9 @@
     s3ep schema [--out PATH]                 print or write the config's JSON Schema
     s3ep check --stack dev [--policy-config F]  run the policy pack and the IAM linter offline
     s3ep simulate --stack dev [--objects 40]  run the stack's pipeline locally with its handler
+    s3ep redrive --stack dev [--list | --rule-dlq]  put dead letters back in the queue
+    s3ep status --stack dev [--json]          queues, alarms, executions, lease, start rate
+    s3ep backfill --stack dev [--dry-run]     enqueue objects already in the bucket
 
 Errors a user can fix are printed as one message with exit status 2, never as a traceback; so is
 a missing extra (`check` needs `policy` and `local`, `simulate` needs `local`; see `extras.py`).
@@ -197,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(func=_cmd_check)
     _add_simulate(sub)
+    from s3ep_pulumi.local import ops_cli  # rich: checked by `require` before a command runs
+
+    ops_cli.add_parsers(sub)
     return parser
 
 

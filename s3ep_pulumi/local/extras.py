@@ -27,6 +27,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
 COMMAND_NEEDS: dict[str, tuple[str, ...]] = {
     "check": ("pulumi_policy", "parliament"),
     "simulate": ("boto3", "moto", "rich"),
+    "redrive": ("boto3", "rich"),
 }
 
 

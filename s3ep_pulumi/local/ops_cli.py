@@ -1,0 +1,146 @@
+"""The operations commands of `s3ep` against a deployed stack: `redrive`, `status`, `backfill`.
+
+Each reads the stack's config and outputs (`stack_outputs.load`), calls AWS inside
+`aws_errors()` and prints with rich; a problem the user can fix is an `S3epError` (one line,
+exit status 2, printed by `cli.main`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # rich comes with the `local` extra; `s3ep --help` must work without it
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from s3ep_pulumi.local.stack_outputs import Deployed
+
+CONSOLE_WIDTH = 100  # when stdout is not a terminal (CI logs, tests, README samples)
+
+
+def console() -> Console:
+    from rich.console import Console
+
+    return Console(file=sys.stdout, width=None if sys.stdout.isatty() else CONSOLE_WIDTH)
+
+
+def bars(out: Console) -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=out,
+        transient=False,
+    )
+
+
+def _deployed(ns: argparse.Namespace) -> Deployed:
+    from s3ep_pulumi.local import stack_outputs
+
+    return stack_outputs.load(ns.stack, ns.outputs, ns.stacks_dir)
+
+
+# --- redrive ------------------------------------------------------------------------------------
+
+
+def cmd_redrive(ns: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from s3ep_pulumi.local import redrive
+    from s3ep_pulumi.local.stack_outputs import aws_errors
+
+    deployed = _deployed(ns)
+    out = console()
+    with aws_errors():
+        if ns.list:
+            letters = redrive.list_dead_letters(deployed)
+            table = Table(title=f"{deployed.names.dlq}: {len(letters)} message(s) would move")
+            for column in ("key", "failures logged", "last error"):
+                table.add_column(column)
+            for d in letters:
+                table.add_row(d.key or "(not an S3 event)", str(d.failures), d.last_error or "")
+            out.print(table)
+            return 0
+        if ns.rule_dlq:
+            with bars(out) as progress:
+                bar = progress.add_task("resend", total=None, detail="rule DLQ -> queue")
+                done = redrive.resend_rule_dlq(
+                    deployed, lambda sent: progress.update(bar, completed=sent)
+                )
+                progress.update(bar, total=done.sent, completed=done.sent)
+            out.print(
+                f"resent {done.sent} event(s) from {deployed.names.rule_dlq} to "
+                f"{deployed.names.queue}; {done.kept} left (not S3 events)"
+            )
+            return 0
+        if not ns.force:
+            redrive.refuse_if_failing(deployed)
+        redrive.start_redrive(deployed, ns.max_per_second)
+        with bars(out) as progress:
+            bar = progress.add_task("redrive", total=None, detail="DLQ -> queue")
+
+            def update(moved: int, total: int) -> None:
+                progress.update(bar, completed=moved, total=total)
+
+            task = redrive.wait_for_task(deployed.output("dlq_arn"), update)
+        out.print(
+            f"moved {task.get('ApproximateNumberOfMessagesMoved', 0)} message(s) from "
+            f"{deployed.names.dlq} back to {deployed.names.queue} ({task['Status']})"
+        )
+    return 0
+
+
+# --- parsers ------------------------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
+    parser.add_argument(
+        "--outputs",
+        type=Path,
+        help="the stack's outputs (`pulumi stack output --json > FILE`); default: ask Pulumi",
+    )
+    parser.add_argument(
+        "--stacks-dir", type=Path, default=Path("stacks"), help="folder of the stack files"
+    )
+
+
+def add_parsers(sub: Any) -> None:
+    redrive = sub.add_parser(
+        "redrive",
+        help="move the DLQ's messages back to the queue (SQS redrive), or resend the rule DLQ",
+        description=(
+            "Start SQS's redrive of the queue's DLQ back to the queue and show its progress; "
+            "refused while the function-errors or dispatcher-executions-failed alarm fires."
+        ),
+    )
+    _common(redrive)
+    redrive.add_argument(
+        "--max-per-second", type=int, help="SQS's move rate (1-500; default: SQS chooses)"
+    )
+    mode = redrive.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--list", action="store_true", help="move nothing: show keys and their last errors"
+    )
+    mode.add_argument(
+        "--rule-dlq",
+        action="store_true",
+        help="resend the rule DLQ's parked S3 events to the queue, shaped as the rule shapes them",
+    )
+    redrive.add_argument(
+        "--force", action="store_true", help="redrive even while a blocking alarm fires"
+    )
+    redrive.set_defaults(func=cmd_redrive)

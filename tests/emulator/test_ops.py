@@ -1,0 +1,271 @@
+"""The operations commands (`s3ep redrive`, `status`, `backfill`) end to end in moto.
+
+GIVEN a processor declared under mocks and materialised into moto (data path, alarms, log
+groups; the shim's log lines reach the function's log group as Lambda sends stdout there; SQS's
+DLQ redrive API modelled, moto lacks it), its stack file and its outputs file (what
+`pulumi stack output --json` prints), WHEN a command runs through `cli.main`, THEN the queues,
+the handler's calls and the printed figures agree.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from helpers import config, evaluate, load_event
+from moto import mock_aws
+
+from s3ep_pulumi.builders.event_pattern import message_body
+from s3ep_pulumi.local import cli
+from s3ep_pulumi.local.capture import Capture
+from s3ep_pulumi.local.emulator import (
+    EMULATOR_CONFIG,
+    Emulated,
+    Recorder,
+    materialise,
+    patched_seams,
+)
+from s3ep_pulumi.local.emulator_ops import (
+    lambda_logs,
+    materialise_operations,
+    message_move_tasks,
+    outputs_of,
+)
+from s3ep_pulumi.model.args import S3EventProcessorArgs
+
+pytestmark = [pytest.mark.emulator, pytest.mark.usefixtures("aws_env")]
+
+STACK = "ops"
+RUNS = itertools.count()
+RAW = config(
+    name_prefix="ops",
+    bucket={"prefixes": ["uploads/"], "suffixes": [".jpg"]},
+    queue={"max_receive_count": 2},
+    dispatch={"receive_wait_seconds": 0, "failed_retry_delay_seconds": 0, "max_concurrency": 2},
+    function={"timeout": 5},
+)
+
+
+@dataclass
+class Ops:
+    emu: Emulated
+    rec: Recorder
+    capture: Capture
+    args: S3EventProcessorArgs
+    stacks_dir: Path
+    outputs: Path
+    capsys: pytest.CaptureFixture[str]
+
+    def run(self, *argv: str, outputs: bool = True) -> tuple[int, str, str]:
+        """`s3ep <argv> --stack ops` with this stack's files: (exit status, stdout, stderr)."""
+        self.capsys.readouterr()
+        extra = ["--stack", STACK, "--stacks-dir", str(self.stacks_dir)]
+        if outputs:
+            extra += ["--outputs", str(self.outputs)]
+        code = cli.main([*argv, *extra])
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+    def poll(self) -> None:
+        result = self.emu.run_poller(f"poll-{next(RUNS)}")
+        assert result["status"] == "SUCCEEDED", result
+
+    def depth(self, url: str) -> int:
+        attributes = boto3.client("sqs").get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
+
+    def url(self, name: str) -> str:
+        return str(boto3.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
+
+    def upload(self, keys: list[str]) -> None:
+        s3 = boto3.client("s3")
+        for key in keys:
+            s3.put_object(Bucket=self.emu.bucket, Key=key, Body=b"x")
+
+
+def write_stack(directory: Path, raw: dict[str, Any]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"Pulumi.{STACK}.yaml").write_text(
+        yaml.safe_dump({"config": {"aws:region": "us-east-1", "s3ep:processor": raw}})
+    )
+    return directory
+
+
+@contextmanager
+def deployed(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    handler: Callable[[dict[str, Any], Any], Any],
+    raw: dict[str, Any] = RAW,
+) -> Iterator[Ops]:
+    capture = evaluate(raw)
+    args = S3EventProcessorArgs.model_validate(raw)
+    with (
+        mock_aws(config=EMULATOR_CONFIG),
+        patched_seams(handler) as recorder,
+        message_move_tasks(),
+    ):
+        emu = materialise(capture)
+        materialise_operations(capture)
+        outputs = tmp_path / "outputs.json"
+        outputs.write_text(json.dumps(outputs_of(capture, emu)))
+        with lambda_logs(args.names.function_log_group):
+            yield Ops(
+                emu, recorder, capture, args, write_stack(tmp_path / "stacks", raw), outputs, capsys
+            )
+
+
+def failing_for(broken: set[str]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        key = event["s3_details"]["key"]
+        if key in broken:
+            raise ValueError(f"cannot read {key}")
+        return {"statusCode": 200}
+
+    return handler
+
+
+def dead_letter(ops: Ops, keys: list[str]) -> None:
+    """Upload `keys` and poll until each failed max_receive_count times and sits in the DLQ."""
+    ops.upload(keys)
+    for _ in range(6):
+        ops.poll()
+        if ops.depth(ops.emu.dlq_url) == len(keys):
+            return
+    raise AssertionError(f"DLQ holds {ops.depth(ops.emu.dlq_url)}, expected {len(keys)}")
+
+
+# --- redrive ------------------------------------------------------------------------------------
+
+
+def test_redrive_lists_then_moves_the_dead_letters_back_and_the_handler_gets_each_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = {"uploads/a.jpg", "uploads/b.jpg"}
+    with deployed(tmp_path, capsys, failing_for(broken)) as ops:
+        dead_letter(ops, sorted(broken))
+
+        code, out, _ = ops.run("redrive", "--list")
+        assert code == 0
+        assert "ops-dlq: 2 message(s) would move" in out
+        assert "uploads/a.jpg" in out and "ValueError: cannot read uploads/a.jpg" in out
+        assert ops.depth(ops.emu.dlq_url) == 2  # listing moves nothing
+
+        broken.clear()  # the cause is fixed
+        calls_before = len(ops.rec.invocations)
+        code, out, _ = ops.run("redrive", "--max-per-second", "50")
+        assert code == 0, out
+        assert "moved 2 message(s) from ops-dlq back to ops-queue (COMPLETED)" in out
+        assert ops.depth(ops.emu.dlq_url) == 0
+        ops.poll()
+        assert ops.depth(ops.emu.queue_url) == 0 and ops.depth(ops.emu.dlq_url) == 0
+    after = ops.rec.invocations[calls_before:]
+    assert sorted(i.key for i in after) == sorted({"uploads/a.jpg", "uploads/b.jpg"})
+    assert all(i.succeeded for i in after)
+
+
+def test_redrive_is_refused_while_the_function_errors_alarm_fires(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with deployed(tmp_path, capsys, failing_for({"uploads/a.jpg"})) as ops:
+        dead_letter(ops, ["uploads/a.jpg"])
+        boto3.client("cloudwatch").set_alarm_state(
+            AlarmName="ops-function-errors", StateValue="ALARM", StateReason="5 errors"
+        )
+        code, _, err = ops.run("redrive")
+        assert code == 2
+        assert err.startswith("error: ops-function-errors in ALARM: the dispatcher or the function")
+        assert len(err.strip().splitlines()) == 1
+        assert ops.depth(ops.emu.dlq_url) == 1  # nothing moved
+
+
+def test_the_move_task_model_follows_the_sqs_api(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with deployed(tmp_path, capsys, failing_for(set())) as ops:
+        sqs = boto3.client("sqs")
+        queue_arn = json.loads(ops.outputs.read_text())["queue_arn"]
+        with pytest.raises(sqs.exceptions.ClientError, match="UnsupportedOperation"):
+            sqs.start_message_move_task(SourceArn=queue_arn)  # not a DLQ
+        dlq_arn = json.loads(ops.outputs.read_text())["dlq_arn"]
+        for i in range(3):
+            sqs.send_message(QueueUrl=ops.emu.dlq_url, MessageBody=f"m{i}")
+        sqs.start_message_move_task(SourceArn=dlq_arn, MaxNumberOfMessagesPerSecond=5)
+        with pytest.raises(sqs.exceptions.ClientError, match="already a task running"):
+            sqs.start_message_move_task(SourceArn=dlq_arn)
+        running = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
+        assert [t["Status"] for t in running] == ["RUNNING"] and "TaskHandle" in running[0]
+        assert running[0]["ApproximateNumberOfMessagesToMove"] == 3
+        assert "DestinationArn" not in running[0]  # back to the original source queue
+        time.sleep(1.0)
+        done = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10)["Results"]
+        assert [(t["Status"], t["ApproximateNumberOfMessagesMoved"]) for t in done] == [
+            ("COMPLETED", 3)
+        ]
+        assert "TaskHandle" not in done[0]
+        assert ops.depth(ops.emu.queue_url) == 3
+
+
+def test_rule_dlq_events_are_resent_in_the_queue_body_shape_and_reach_the_handler(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with deployed(tmp_path, capsys, failing_for(set())) as ops:
+        sqs = boto3.client("sqs")
+        rule_dlq = ops.url("ops-rule-dlq")
+        event = load_event("eventbridge_object_created")
+        event["detail"]["bucket"]["name"] = ops.emu.bucket
+        event["detail"]["object"]["key"] = "uploads/parked.jpg"
+        sqs.send_message(
+            QueueUrl=rule_dlq,
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                "ERROR_CODE": {"DataType": "String", "StringValue": "SQS.KmsAccessDenied"}
+            },
+        )
+        sqs.send_message(QueueUrl=rule_dlq, MessageBody="not an event")
+        code, out, _ = ops.run("redrive", "--rule-dlq")
+        assert code == 0
+        assert "resent 1 event(s) from ops-rule-dlq to ops-queue; 1 left (not S3 events)" in out
+        assert ops.depth(rule_dlq) == 1
+        ops.poll()
+        assert ops.rec.keys() == ["uploads/parked.jpg"]
+        assert ops.depth(ops.emu.queue_url) == 0
+
+
+def test_message_body_equals_what_the_rules_input_transformer_delivers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same S3 event through the emulated rule (moto's transformer) and `message_body`."""
+    with deployed(tmp_path, capsys, failing_for(set())) as ops:
+        event = load_event("eventbridge_object_created")
+        event["detail"]["bucket"]["name"] = ops.emu.bucket
+        boto3.client("events").put_events(
+            Entries=[
+                {
+                    "Source": event["source"],
+                    "DetailType": event["detail-type"],
+                    "Detail": json.dumps(event["detail"]),
+                    "Time": event["time"],
+                }
+            ]
+        )
+        messages = boto3.client("sqs").receive_message(QueueUrl=ops.emu.queue_url)["Messages"]
+    delivered = json.loads(messages[0]["Body"])
+    shaped = json.loads(message_body(event))
+    # moto renders `time` as a Unix float through the transformer (docs/aws-semantics.md E3)
+    delivered["s3_details"].pop("event_time"), shaped["s3_details"].pop("event_time")
+    assert delivered == shaped
