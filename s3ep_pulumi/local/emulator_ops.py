@@ -181,7 +181,7 @@ def message_move_tasks() -> Iterator[list[MoveTask]]:
 
 
 def materialise_operations(capture: Capture) -> list[str]:
-    """Create the declared alarms (state INSUFFICIENT_DATA, as new alarms start) and log groups;
+    """Create the declared alarms (moto starts them OK; AWS at INSUFFICIENT_DATA) and log groups;
     the alarm names."""
     cloudwatch, logs = boto3.client("cloudwatch"), boto3.client("logs")
     for group in capture.of_type("aws:cloudwatch/logGroup:LogGroup"):

@@ -28,6 +28,7 @@ COMMAND_NEEDS: dict[str, tuple[str, ...]] = {
     "check": ("pulumi_policy", "parliament"),
     "simulate": ("boto3", "moto", "rich"),
     "redrive": ("boto3", "rich"),
+    "status": ("boto3", "rich"),
 }
 
 

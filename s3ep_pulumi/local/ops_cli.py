@@ -103,6 +103,66 @@ def cmd_redrive(ns: argparse.Namespace) -> int:
     return 0
 
 
+# --- status -------------------------------------------------------------------------------------
+
+
+def _age(seconds: float | None) -> str:
+    return "no data" if seconds is None else f"{seconds:.0f} s"
+
+
+def cmd_status(ns: argparse.Namespace) -> int:
+    import json
+
+    from rich.table import Table
+
+    from s3ep_pulumi.local.stack_outputs import aws_errors
+    from s3ep_pulumi.local.status import RATE_WINDOW_SECONDS, status
+
+    deployed = _deployed(ns)
+    with aws_errors():
+        now = status(deployed)
+    if ns.json:
+        print(json.dumps(now.to_json(), indent=2))
+        return 0
+    out = console()
+    queues = Table(title=f"stack {now.stack}: queues")
+    for column in ("queue", "name", "visible", "in flight", "oldest message"):
+        queues.add_column(column)
+    for q in now.queues:
+        age = _age(q.oldest_age_seconds) if q.role == "queue" else ""
+        queues.add_row(q.role, q.name, str(q.visible), str(q.in_flight), age)
+    out.print(queues)
+    alarms = Table(title="alarms")
+    for column in ("alarm", "state", "reason"):
+        alarms.add_column(column)
+    for a in now.alarms:
+        state = f"[bold red]{a.state}[/]" if a.state == "ALARM" else a.state
+        alarms.add_row(a.name, state, a.reason)
+    out.print(alarms)
+    endings = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in now.endings.items())
+    if now.executions is None:
+        out.print(f"dispatcher executions: {now.executions_note}")
+    else:
+        runs = Table(title=f"dispatcher executions ({now.workflow_type}, most recent first)")
+        for column in ("execution", "status", "started", "stopped"):
+            runs.add_column(column)
+        for e in now.executions:
+            runs.add_row(e.name, e.status, e.started, e.stopped or "")
+        out.print(runs)
+    out.print(f"endings, last 15 min (AWS/States): {endings}")
+    out.print(f"lease: {now.lease}")
+    configured = (
+        f"{now.configured_rate:g}/s configured"
+        if now.configured_rate is not None
+        else f"no rate limit (max_concurrency {now.max_concurrency})"
+    )
+    out.print(
+        f"start rate, last {RATE_WINDOW_SECONDS // 60} min: {now.achieved_rate:.2f}/s achieved "
+        f"({now.invocations} invocations), {configured}"
+    )
+    return 0
+
+
 # --- parsers ------------------------------------------------------------------------------------
 
 
@@ -144,3 +204,12 @@ def add_parsers(sub: Any) -> None:
         "--force", action="store_true", help="redrive even while a blocking alarm fires"
     )
     redrive.set_defaults(func=cmd_redrive)
+
+    status = sub.add_parser(
+        "status",
+        help="queue depths, alarms, executions, the lease and the start rate of a stack",
+        description="Read a deployed stack's queues, alarms, dispatcher and rate, for on-call.",
+    )
+    _common(status)
+    status.add_argument("--json", action="store_true", help="print the figures as JSON")
+    status.set_defaults(func=cmd_status)

@@ -269,3 +269,87 @@ def test_message_body_equals_what_the_rules_input_transformer_delivers(
     # moto renders `time` as a Unix float through the transformer (docs/aws-semantics.md E3)
     delivered["s3_details"].pop("event_time"), shaped["s3_details"].pop("event_time")
     assert delivered == shaped
+
+
+# --- status -------------------------------------------------------------------------------------
+
+
+def publish(namespace: str, metric: str, dimensions: dict[str, str], value: float) -> None:
+    """A datapoint as the service would publish it (moto publishes none)."""
+    boto3.client("cloudwatch").put_metric_data(
+        Namespace=namespace,
+        MetricData=[
+            {
+                "MetricName": metric,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+                "Value": value,
+            }
+        ],
+    )
+
+
+def test_status_figures_match_the_emulated_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with deployed(tmp_path, capsys, failing_for({"uploads/bad.jpg"})) as ops:
+        dead_letter(ops, ["uploads/bad.jpg"])
+        ops.upload(["uploads/ok.jpg"])
+        ops.poll()
+        ops.upload(["uploads/later-1.jpg", "uploads/later-2.jpg", "other/skip.jpg"])
+        sqs = boto3.client("sqs")
+        sqs.send_message(QueueUrl=ops.url("ops-rule-dlq"), MessageBody="{}")
+        boto3.client("cloudwatch").set_alarm_state(
+            AlarmName="ops-dlq-messages", StateValue="ALARM", StateReason="1 dead letter"
+        )
+        publish("AWS/Lambda", "Invocations", {"FunctionName": "ops-processor"}, ops.rec.invokes)
+        publish("AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": "ops-queue"}, 42)
+        time.sleep(1.1)  # moto counts a datapoint from the next second on
+        code, out, _ = ops.run("status", "--json")
+        assert code == 0
+        figures = json.loads(out)
+        code, text, _ = ops.run("status")
+        assert code == 0
+        # an execution holds the lease while it has the token received (Offer, then Take)
+        lease = ops.emu.lease_url
+        sqs.send_message(
+            QueueUrl=lease,
+            MessageBody="lease",
+            MessageGroupId="s3ep-lease",
+            MessageDeduplicationId="t",
+        )
+        assert sqs.receive_message(QueueUrl=lease, VisibilityTimeout=60)["Messages"]
+        assert json.loads(ops.run("status", "--json")[1])["lease"] == "held"
+    queues = {q["role"]: q for q in figures["queues"]}
+    assert (queues["queue"]["visible"], queues["queue"]["in_flight"]) == (2, 0)
+    assert queues["queue"]["oldest_age_seconds"] == 42
+    assert (queues["dlq"]["visible"], queues["rule-dlq"]["visible"]) == (1, 1)
+    alarms = {a["name"]: a["state"] for a in figures["alarms"]}
+    assert alarms["ops-dlq-messages"] == "ALARM"
+    assert figures["alarms"][0]["name"] == "ops-dlq-messages"  # firing alarms first
+    assert {s for n, s in alarms.items() if n != "ops-dlq-messages"} == {"OK"}  # moto starts OK
+    assert figures["executions"] is None
+    assert figures["executions_note"].startswith("not available for EXPRESS")
+    assert figures["lease"] == "free"
+    assert figures["invocations"] == ops.rec.invokes
+    assert figures["achieved_rate"] == pytest.approx(ops.rec.invokes / 900)
+    assert figures["configured_rate"] is None
+    assert "ops-dlq-messages" in text and "ALARM" in text
+    assert "dispatcher executions: not available for EXPRESS" in text
+    assert f"({ops.rec.invokes} invocations), no rate limit (max_concurrency 2)" in text
+
+
+def test_status_lists_recent_executions_of_a_standard_dispatcher(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = {**RAW, "dispatch": {**RAW["dispatch"], "workflow_type": "STANDARD"}}
+    with deployed(tmp_path, capsys, failing_for(set()), raw) as ops:
+        ops.upload(["uploads/a.jpg"])
+        ops.poll()
+        ops.poll()
+        code, out, _ = ops.run("status", "--json")
+        text = ops.run("status")[1]
+    assert code == 0
+    executions = json.loads(out)["executions"]
+    assert [e["status"] for e in executions] == ["SUCCEEDED", "SUCCEEDED"]
+    assert all(e["name"].startswith("poll-") and e["stopped"] for e in executions)
+    assert "dispatcher executions (STANDARD, most recent first)" in text
