@@ -29,6 +29,7 @@ COMMAND_NEEDS: dict[str, tuple[str, ...]] = {
     "simulate": ("boto3", "moto", "rich"),
     "redrive": ("boto3", "rich"),
     "status": ("boto3", "rich"),
+    "backfill": ("boto3", "rich"),
 }
 
 

@@ -8,6 +8,7 @@ exit status 2, printed by `cli.main`).
 from __future__ import annotations
 
 import argparse
+import datetime
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -163,6 +164,76 @@ def cmd_status(ns: argparse.Namespace) -> int:
     return 0
 
 
+# --- backfill -----------------------------------------------------------------------------------
+
+
+def _since(text: str) -> datetime.datetime:
+    """--since: an ISO date or time, UTC unless it says otherwise."""
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO date or time (e.g. 2026-11-01 or 2026-11-01T12:00:00Z)"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=datetime.UTC)
+
+
+def cmd_backfill(ns: argparse.Namespace) -> int:
+    from s3ep_pulumi.local import backfill
+    from s3ep_pulumi.local.stack_outputs import aws_errors
+
+    deployed = _deployed(ns)
+    out = console()
+    with aws_errors():
+        plan = backfill.plan(deployed, ns.prefix, ns.since)
+        where = ", ".join(f"s3://{plan.bucket}/{p}" for p in plan.listing_prefixes)
+        if ns.distributed:
+            arns = backfill.start_distributed(deployed, plan)
+            for arn in arns:
+                out.print(f"started {arn}")
+            out.print(
+                f"the Distributed Map enqueues {where}; follow it in the Step Functions console"
+            )
+            return 0
+        path = ns.checkpoint or backfill.checkpoint_path(deployed.stack)
+        checkpoint = backfill.Checkpoint.open(path, plan, ns.restart)
+        if checkpoint.entry["done"]:
+            out.print(
+                f"nothing to do: this backfill of {where} finished "
+                f"({checkpoint.entry['enqueued']} enqueued); --restart runs it again"
+            )
+            return 0
+        todo = backfill.count(deployed, plan, checkpoint.entry["after"])
+        resumed = checkpoint.entry["enqueued"]
+        if ns.dry_run:
+            out.print(
+                f"{todo} object(s) of {where} would be enqueued to {deployed.names.queue}"
+                + (f" (resuming: {resumed} already enqueued)" if resumed else "")
+                + f", {plan.duration_text(todo)}; the queue kept at or below {plan.high_water} "
+                "visible message(s)"
+                + (
+                    f" (queue-depth alarm at {plan.alarm_threshold:g})"
+                    if plan.alarm_threshold is not None
+                    else ""
+                )
+            )
+            return 0
+        with bars(out) as progress:
+            bar = progress.add_task("backfill", total=todo, detail="")
+
+            def update(state: backfill.Progress) -> None:
+                detail = f"waiting: queue at {plan.high_water}" if state.waiting else ""
+                progress.update(bar, completed=state.enqueued, detail=detail)
+
+            sent = backfill.enqueue(deployed, plan, checkpoint, update)
+        out.print(
+            f"enqueued {sent} object(s) of {where} to {deployed.names.queue}"
+            + (f" ({resumed + sent} in all, resumed)" if resumed else "")
+            + f"; checkpoint {path}"
+        )
+    return 0
+
+
 # --- parsers ------------------------------------------------------------------------------------
 
 
@@ -213,3 +284,32 @@ def add_parsers(sub: Any) -> None:
     _common(status)
     status.add_argument("--json", action="store_true", help="print the figures as JSON")
     status.set_defaults(func=cmd_status)
+
+    backfill = sub.add_parser(
+        "backfill",
+        help="enqueue objects already in the bucket, as the rule would have",
+        description=(
+            "Send the bucket's existing objects that pass the stack's filters to its queue, in "
+            "the rule's message shape, paced so the queue-depth alarm stays quiet; resumable."
+        ),
+    )
+    _common(backfill)
+    backfill.add_argument("--prefix", help="only keys under this prefix (within the stack's)")
+    backfill.add_argument(
+        "--since", type=_since, help="only objects modified at or after this ISO date/time (UTC)"
+    )
+    backfill.add_argument(
+        "--dry-run", action="store_true", help="count the objects and the time; send nothing"
+    )
+    backfill.add_argument(
+        "--checkpoint", type=Path, help="checkpoint file (default .s3ep/backfill-STACK.json)"
+    )
+    backfill.add_argument(
+        "--restart", action="store_true", help="ignore the checkpoint: start from the first key"
+    )
+    backfill.add_argument(
+        "--distributed",
+        action="store_true",
+        help="start the stack's Distributed Map backfill (backfill.enabled) instead",
+    )
+    backfill.set_defaults(func=cmd_backfill)

@@ -66,14 +66,16 @@ class Ops:
     capsys: pytest.CaptureFixture[str]
 
     def run(self, *argv: str, outputs: bool = True) -> tuple[int, str, str]:
-        """`s3ep <argv> --stack ops` with this stack's files: (exit status, stdout, stderr)."""
+        """`s3ep <argv> --stack ops` with this stack's files: (exit status, stdout, stderr); the
+        text output with its line wrapping undone (rich wraps at the console width)."""
         self.capsys.readouterr()
         extra = ["--stack", STACK, "--stacks-dir", str(self.stacks_dir)]
         if outputs:
             extra += ["--outputs", str(self.outputs)]
         code = cli.main([*argv, *extra])
         captured = self.capsys.readouterr()
-        return code, captured.out, captured.err
+        out = captured.out if "--json" in argv else " ".join(captured.out.split())
+        return code, out, captured.err
 
     def poll(self) -> None:
         result = self.emu.run_poller(f"poll-{next(RUNS)}")
@@ -353,3 +355,147 @@ def test_status_lists_recent_executions_of_a_standard_dispatcher(
     assert [e["status"] for e in executions] == ["SUCCEEDED", "SUCCEEDED"]
     assert all(e["name"].startswith("poll-") and e["stopped"] for e in executions)
     assert "dispatcher executions (STANDARD, most recent first)" in text
+
+
+# --- backfill -----------------------------------------------------------------------------------
+
+BACKFILL = config(
+    **{**RAW, "monitoring": {"alarms": {"queue_depth": {"threshold": 8}}}},
+)
+INSIDE = [f"uploads/{i:03d}.jpg" for i in range(25)]
+OUTSIDE = ["uploads/skip.gif", "other/skip.jpg", "uploads.jpg"]
+
+
+def existing_objects(ops: Ops) -> None:
+    """Objects written before the bucket sent events to EventBridge (before the stack)."""
+    s3 = boto3.client("s3")
+    s3.put_bucket_notification_configuration(Bucket=ops.emu.bucket, NotificationConfiguration={})
+    ops.upload(INSIDE + OUTSIDE)
+    s3.put_bucket_notification_configuration(
+        Bucket=ops.emu.bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    assert ops.depth(ops.emu.queue_url) == 0
+
+
+@contextmanager
+def dispatching(ops: Ops) -> Iterator[list[int]]:
+    """Pollers back to back, as the schedule would run them, and the queue's visible depth
+    sampled meanwhile (yielded: every sample)."""
+    import threading
+
+    stop, samples = threading.Event(), [0]
+
+    def poll() -> None:
+        while not stop.is_set():
+            ops.poll()
+
+    def sample() -> None:
+        sqs = boto3.client("sqs")
+        while not stop.is_set():
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=ops.emu.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]
+            samples.append(int(attributes["ApproximateNumberOfMessages"]))
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=poll), threading.Thread(target=sample)]
+    for t in threads:
+        t.start()
+    try:
+        yield samples
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+
+
+def test_backfill_reaches_the_handler_once_per_matching_object_without_tripping_the_alarm(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cp = ("--checkpoint", str(tmp_path / "cp.json"))
+    with deployed(tmp_path, capsys, failing_for(set()), BACKFILL) as ops:
+        existing_objects(ops)
+        code, out, _ = ops.run("backfill", "--dry-run", *cp)
+        assert code == 0
+        assert out == (
+            f"25 object(s) of s3://{ops.emu.bucket}/uploads/ would be enqueued to ops-queue, "
+            "no rate limit: as fast as the dispatcher drains the queue; the queue kept at or "
+            "below 4 visible message(s) (queue-depth alarm at 8)"
+        )
+        assert ops.depth(ops.emu.queue_url) == 0  # a dry run sends nothing
+        with dispatching(ops) as depths:
+            code, out, _ = ops.run("backfill", *cp)
+            assert code == 0, out
+            deadline = time.monotonic() + 60
+            while len(ops.rec.invocations) < len(INSIDE) and time.monotonic() < deadline:
+                time.sleep(0.1)
+        assert "enqueued 25 object(s)" in out
+        assert max(depths) <= 4  # never near the alarm's 8
+        code, again, _ = ops.run("backfill", *cp)
+        assert code == 0 and "nothing to do" in again
+        assert ops.depth(ops.emu.queue_url) == 0 and ops.depth(ops.emu.dlq_url) == 0
+    assert sorted(ops.rec.keys()) == INSIDE  # each once; nothing outside the filters
+
+
+def test_an_interrupted_backfill_resumes_after_the_last_enqueued_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from s3ep_pulumi.local import backfill
+
+    checkpoint = tmp_path / "cp.json"
+    raw = {**RAW, "monitoring": {"alarms": {"queue_depth": {"threshold": 100}}}}
+    with deployed(tmp_path, capsys, failing_for(set()), raw) as ops:
+        existing_objects(ops)
+        real, calls = backfill.send_batch, []
+
+        def flaky(queue_url: str, bodies: list[str]) -> None:
+            calls.append(len(bodies))
+            if len(calls) == 2:  # the second batch: SQS refuses it
+                boto3.client("sqs").send_message_batch(QueueUrl="nope", Entries=[])
+            real(queue_url, bodies)
+
+        monkeypatch.setattr(backfill, "send_batch", flaky)
+        code, _, err = ops.run("backfill", "--checkpoint", str(checkpoint))
+        assert code == 2 and err.startswith("error: SendMessageBatch failed")
+        assert ops.depth(ops.emu.queue_url) == 10  # the first batch only
+        saved = next(iter(json.loads(checkpoint.read_text()).values()))
+        assert saved["after"] == {"uploads/": "uploads/009.jpg"} and not saved["done"]
+        code, out, _ = ops.run("backfill", "--checkpoint", str(checkpoint), "--dry-run")
+        assert "15 object(s)" in out and "resuming: 10 already enqueued" in out
+        code, out, _ = ops.run("backfill", "--checkpoint", str(checkpoint))
+        assert code == 0 and "enqueued 15 object(s)" in out and "(25 in all, resumed)" in out
+        for _ in range(4):
+            ops.poll()
+    assert sorted(ops.rec.keys()) == INSIDE
+
+
+def test_backfill_bodies_are_the_rules_shape_and_the_filters_apply_to_since_and_prefix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cp = ("--checkpoint", str(tmp_path / "cp.json"))
+    with deployed(tmp_path, capsys, failing_for(set())) as ops:
+        existing_objects(ops)
+        code, out, _ = ops.run("backfill", "--dry-run", "--since", "2999-01-01", *cp)
+        assert code == 0 and out.startswith("0 object(s)")
+        code, _, err = ops.run("backfill", "--prefix", "other/", *cp)
+        assert code == 2
+        assert err.strip() == (
+            "error: --prefix 'other/' is outside the stack's prefixes (uploads/): no object "
+            "under it would reach the function"
+        )
+        code, out, _ = ops.run("backfill", "--prefix", "uploads/00", *cp)
+        assert code == 0 and "enqueued 10 object(s)" in out
+        messages = boto3.client("sqs").receive_message(
+            QueueUrl=ops.emu.queue_url, MaxNumberOfMessages=1
+        )["Messages"]
+        head = boto3.client("s3").head_object(Bucket=ops.emu.bucket, Key="uploads/000.jpg")
+        code, _, err = ops.run("backfill", "--distributed", *cp)
+        assert code == 2 and "declares no backfill state machine" in err
+    details = json.loads(messages[0]["Body"])["s3_details"]
+    assert details == {
+        "bucket": ops.emu.bucket,
+        "key": "uploads/000.jpg",
+        "event_type": "Object Created",
+        "event_time": head["LastModified"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "object": {"key": "uploads/000.jpg", "size": 1, "etag": head["ETag"].strip('"')},
+    }

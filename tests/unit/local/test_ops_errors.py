@@ -11,7 +11,7 @@ from helpers import MINIMAL
 
 from s3ep_pulumi.local import cli, stack_outputs
 
-COMMANDS = ["redrive", "status"]
+COMMANDS = ["redrive", "status", "backfill"]
 
 
 @pytest.fixture
