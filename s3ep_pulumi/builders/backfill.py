@@ -136,3 +136,36 @@ def backfill_definition(
             }
         },
     }
+
+
+def backfill_policy(
+    *,
+    bucket_arn: str,
+    queue_arn: str,
+    state_machine_arn: str,
+    execution_arn_prefix: str,
+    queue_kms_key_arn: str | None,
+) -> dict[str, Any]:
+    """The backfill machine's role: list the bucket, send to the queue, and run its own child
+    executions (a Distributed Map starts them: `states:StartExecution` on the machine itself,
+    `DescribeExecution`/`StopExecution` on its executions, as the Step Functions guide's
+    "IAM policies for using Distributed Map states" lists)."""
+
+    def allow(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]:
+        return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+
+    statements = [
+        allow("ListBucket", ["s3:ListBucket"], [bucket_arn]),
+        allow("Enqueue", ["sqs:SendMessage"], [queue_arn]),
+        allow("StartChildren", ["states:StartExecution"], [state_machine_arn]),
+        allow(
+            "WatchChildren",
+            ["states:DescribeExecution", "states:StopExecution"],
+            [f"{execution_arn_prefix}*"],
+        ),
+    ]
+    if queue_kms_key_arn:
+        statements.append(
+            allow("QueueKey", ["kms:GenerateDataKey", "kms:Decrypt"], [queue_kms_key_arn])
+        )
+    return {"Version": "2012-10-17", "Statement": statements}

@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 
 from s3ep_pulumi.component import (
+    backfill,
     dispatcher,
     encryption,
     function,
@@ -93,7 +94,10 @@ class S3EventProcessor(pulumi.ComponentResource):
         board = operations.dashboard(ctx, cfg, fn, disp, alarms)
         log_groups = [("function", fn.log_group)] if fn.log_group is not None else []
         splunk.splunk(ctx, cfg, [*log_groups, ("dispatcher", disp.log_group)])
+        filler = backfill.backfill(ctx, cfg, store, q)
         roles = [r.arn for r in (fn.role, disp.role) if r is not None]
+        if filler is not None:
+            roles.append(filler.role.arn)
         encryption.key_policy(ctx, cfg, enc, roles)
 
         self.bucket_name, self.bucket_arn = store.bucket_name, store.bucket_arn

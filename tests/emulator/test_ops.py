@@ -499,3 +499,40 @@ def test_backfill_bodies_are_the_rules_shape_and_the_filters_apply_to_since_and_
         "event_time": head["LastModified"].strftime("%Y-%m-%dT%H:%M:%SZ"),
         "object": {"key": "uploads/000.jpg", "size": 1, "etag": head["ETag"].strip('"')},
     }
+
+
+def test_distributed_starts_the_backfill_machine_once_per_listing_prefix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """moto 5.2's ASL parser rejects `ItemBatcher`, so the declared Distributed Map cannot run
+    here (its structure is tested in tests/unit/builders/test_backfill.py); a stand-in machine
+    of the same name shows what the command starts."""
+    raw = {
+        **RAW,
+        "bucket": {"prefixes": ["uploads/", "incoming/"]},
+        "backfill": {"enabled": True},
+    }
+    with deployed(tmp_path, capsys, failing_for(set()), raw) as ops:
+        sfn = boto3.client("stepfunctions")
+        declared = ops.capture.one("aws:sfn/stateMachine:StateMachine", "images-backfill")
+        with pytest.raises(sfn.exceptions.ClientError, match="ItemBatcher"):
+            sfn.create_state_machine(
+                name="probe", definition=declared.inputs["definition"], roleArn=ROLE
+            )
+        stand_in = sfn.create_state_machine(
+            name="ops-backfill",
+            definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+            roleArn=ROLE,
+        )["stateMachineArn"]
+        code, out, _ = ops.run("backfill", "--distributed")
+        assert code == 0, out
+        runs = sfn.list_executions(stateMachineArn=stand_in)["executions"]
+        inputs = sorted(
+            json.loads(sfn.describe_execution(executionArn=r["executionArn"])["input"])["prefix"]
+            for r in runs
+        )
+    assert inputs == ["incoming/", "uploads/"]
+    assert out.count("started arn:aws:states:us-east-1:123456789012:execution:ops-backfill:") == 2
+
+
+ROLE = "arn:aws:iam::123456789012:role/s3ep-emulator"

@@ -40,6 +40,8 @@ def test_every_name_is_derived_from_the_prefix() -> None:
         firehose_backup_prefix="img-splunk/",
         log_subscription_role="img-log-sub-role",
         log_subscription="img-splunk",
+        backfill_state_machine="img-backfill",
+        backfill_role="img-backfill-role",
         prefix="img",
     )
 
@@ -78,6 +80,8 @@ def test_each_limit_is_the_services_documented_maximum() -> None:
         "firehose": 64,
         "firehose_role": 64,
         "log_subscription_role": 64,
+        "backfill_state_machine": 80,
+        "backfill_role": 64,
     }
     assert NAME_LIMITS["queue"] == limits.SQS_QUEUE_NAME_MAX  # the values come from limits
 
@@ -124,6 +128,7 @@ def test_the_prefix_length_at_which_each_name_becomes_too_long() -> None:
         "scheduler_role": 50,
         "function_role": 51,
         "firehose_role": 51,
+        "backfill_role": 51,
         "log_subscription_role": 52,
         "rule": 55,
         "bucket": 57,
@@ -133,6 +138,7 @@ def test_the_prefix_length_at_which_each_name_becomes_too_long() -> None:
         "lease_queue": 70,
         "state_machine": 70,
         "rule_dlq": 72,
+        "backfill_state_machine": 72,
         "queue": 75,
         "dlq": 77,
         "runtime_layer": 128,
