@@ -83,10 +83,10 @@ def automation_outputs(stack: str, work_dir: Path) -> dict[str, Any]:
         selected = automation.select_stack(stack_name=stack, work_dir=str(work_dir))
         return {key: value.value for key, value in selected.outputs().items()}
     except automation.errors.CommandError as error:
-        first = str(error).strip().splitlines()
-        raise NoOutputsError(
-            f"pulumi cannot read stack '{stack}': {first[-1] if first else error}"
-        ) from None
+        # The message is the command's code, stdout and stderr; the last error line says why.
+        lines = [line.strip() for line in str(error).splitlines() if "error:" in line]
+        why = lines[-1].split("error:", 1)[1].strip() if lines else str(error).strip()
+        raise NoOutputsError(f"pulumi cannot read stack '{stack}': {why}") from None
 
 
 def stack_outputs(stack: str, outputs_file: Path | None, work_dir: Path = Path()) -> dict[str, Any]:

@@ -125,3 +125,43 @@ def test_no_credentials_is_one_line(
     )
     assert code == 2
     assert err.startswith("error: no AWS credentials: set AWS_PROFILE")
+
+
+def test_outputs_come_from_the_automation_api_where_the_pulumi_cli_exists(
+    stacks: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulumi import automation
+
+    asked: list[tuple[str, str]] = []
+
+    class Stack:
+        def outputs(self) -> dict[str, automation.OutputValue]:
+            return {"queue_url": automation.OutputValue("https://sqs/q", False)}
+
+    def select_stack(stack_name: str, work_dir: str) -> Stack:
+        asked.append((stack_name, work_dir))
+        return Stack()
+
+    monkeypatch.setattr(stack_outputs.shutil, "which", lambda name: "/usr/local/bin/pulumi")
+    monkeypatch.setattr(automation, "select_stack", select_stack)
+    deployed = stack_outputs.load("ops", None, stacks)
+    assert deployed.outputs == {"queue_url": "https://sqs/q"}
+    assert asked == [("ops", str(stacks.parent))]
+    assert deployed.names.rule_dlq == "img-rule-dlq"
+
+
+def test_a_stack_pulumi_does_not_know_is_one_line(
+    stacks: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pulumi import automation
+
+    def select_stack(stack_name: str, work_dir: str) -> None:
+        raise automation.errors.CommandError(
+            automation.CommandResult("", "error: no stack named 'ops' found", 255)
+        )
+
+    monkeypatch.setattr(stack_outputs.shutil, "which", lambda name: "/usr/local/bin/pulumi")
+    monkeypatch.setattr(automation, "select_stack", select_stack)
+    code, err = run(capsys, "status", "--stack", "ops", "--stacks-dir", str(stacks))
+    assert code == 2
+    assert err == "error: pulumi cannot read stack 'ops': no stack named 'ops' found"
