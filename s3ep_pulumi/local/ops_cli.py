@@ -87,6 +87,9 @@ def cmd_redrive(ns: argparse.Namespace) -> int:
                 f"{deployed.names.queue}; {done.kept} left (not S3 events)"
             )
             return 0
+        if redrive.waiting(deployed.output("dlq_url")) == 0:
+            out.print(f"nothing to redrive: {deployed.names.dlq} is empty")
+            return 0
         if not ns.force:
             redrive.refuse_if_failing(deployed)
         redrive.start_redrive(deployed, ns.max_per_second)

@@ -155,6 +155,17 @@ def list_dead_letters(deployed: Deployed) -> list[DeadLetter]:
     return sorted(out, key=lambda d: (d.key is None, d.key or "", d.message_id))
 
 
+def waiting(queue_url: str) -> int:
+    """Messages in a queue: visible and in flight."""
+    attributes = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
 def start_redrive(deployed: Deployed, max_per_second: int | None) -> str:
     """Start SQS's redrive of the DLQ back to the queue; the task handle."""
     params: dict[str, Any] = {"SourceArn": deployed.output("dlq_arn")}

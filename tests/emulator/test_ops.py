@@ -204,6 +204,7 @@ def test_the_move_task_model_follows_the_sqs_api(
         with pytest.raises(sqs.exceptions.ClientError, match="UnsupportedOperation"):
             sqs.start_message_move_task(SourceArn=queue_arn)  # not a DLQ
         dlq_arn = json.loads(ops.outputs.read_text())["dlq_arn"]
+        assert ops.run("redrive")[:2] == (0, "nothing to redrive: ops-dlq is empty")
         for i in range(3):
             sqs.send_message(QueueUrl=ops.emu.dlq_url, MessageBody=f"m{i}")
         sqs.start_message_move_task(SourceArn=dlq_arn, MaxNumberOfMessagesPerSecond=5)
