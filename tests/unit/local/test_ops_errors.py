@@ -82,7 +82,7 @@ def test_a_stack_without_a_dlq_output_is_one_line(
     )
     assert (code, err) == (
         2,
-        "error: stack 'ops' has no output 'dlq_arn' (outputs: queue_url); deploy it with "
+        "error: stack 'ops' has no output 'dlq_url' (outputs: queue_url); deploy it with "
         "`pulumi up` first",
     )
 
