@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from s3ep_pulumi.builders.event_pattern import DETAIL_TYPES
+from s3ep_pulumi.builders.iam import LOG_DELIVERY_ACTIONS, XRAY_ACTIONS
 
 CREATED = DETAIL_TYPES["created"]
 LIST_OBJECTS_READER = "arn:aws:states:::s3:listObjectsV2"
@@ -143,13 +144,16 @@ def backfill_policy(
     bucket_arn: str,
     queue_arn: str,
     state_machine_arn: str,
-    execution_arn_prefix: str,
+    child_execution_arns: list[str],
     queue_kms_key_arn: str | None,
+    tracing: bool,
+    logging: bool,
 ) -> dict[str, Any]:
     """The backfill machine's role: list the bucket, send to the queue, and run its own child
     executions (a Distributed Map starts them: `states:StartExecution` on the machine itself,
-    `DescribeExecution`/`StopExecution` on its executions, as the Step Functions guide's
-    "IAM policies for using Distributed Map states" lists)."""
+    `DescribeExecution`/`StopExecution` on its children: `execution:<machine>/<map run>:<name>`
+    and, EXPRESS children, `express:<machine>/<map run>:<name>:<id>`, as the Step Functions
+    guide's "IAM policies for using Distributed Map states" lists), trace and log."""
 
     def allow(sid: str, actions: list[str], resources: list[str]) -> dict[str, Any]:
         return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
@@ -161,11 +165,15 @@ def backfill_policy(
         allow(
             "WatchChildren",
             ["states:DescribeExecution", "states:StopExecution"],
-            [f"{execution_arn_prefix}*"],
+            child_execution_arns,
         ),
     ]
     if queue_kms_key_arn:
         statements.append(
             allow("QueueKey", ["kms:GenerateDataKey", "kms:Decrypt"], [queue_kms_key_arn])
         )
+    if tracing:
+        statements.append(allow("Tracing", XRAY_ACTIONS, ["*"]))
+    if logging:
+        statements.append(allow("LogDelivery", LOG_DELIVERY_ACTIONS, ["*"]))
     return {"Version": "2012-10-17", "Statement": statements}

@@ -15,6 +15,7 @@ from s3ep_pulumi.builders.backfill import backfill_definition, backfill_policy
 from s3ep_pulumi.component.context import Context, json_doc
 from s3ep_pulumi.component.queues import Queues
 from s3ep_pulumi.component.storage import Storage
+from s3ep_pulumi.model import resources
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 
 # A Distributed Map runs in a STANDARD parent; its children are EXPRESS (the definition).
@@ -33,24 +34,38 @@ def backfill(
     b, n = args.backfill, args.names
     if not b.enabled:
         return None
+    d = args.dispatch  # logging and tracing as the dispatcher's
     machine_arn = ctx.arn("states", f"stateMachine:{n.backfill_state_machine}")
-    executions = ctx.arn("states", f"execution:{n.backfill_state_machine}")
+    children = [
+        ctx.arn("states", f"execution:{n.backfill_state_machine}/*:*"),
+        ctx.arn("states", f"express:{n.backfill_state_machine}/*:*:*"),
+    ]
+    log_group = aws.cloudwatch.LogGroup(
+        f"{ctx.name}-backfill-logs",
+        name=n.backfill_log_group,
+        retention_in_days=resources.dispatcher_log_retention_days(args),
+        kms_key_id=args.monitoring.log_kms_key_arn,
+        tags=ctx.tags,
+        opts=ctx.opts(),
+    )
     role = ctx.role(
         "backfill",
         n.backfill_role,
         json_doc(iam.states_assume_role, ctx.account, machine_arn),
         json_doc(
-            lambda bucket, queue, machine, prefix: backfill_policy(
+            lambda bucket, queue, machine, *child: backfill_policy(
                 bucket_arn=bucket,
                 queue_arn=queue,
                 state_machine_arn=machine,
-                execution_arn_prefix=prefix,
+                child_execution_arns=list(child),
                 queue_kms_key_arn=args.queue.kms_key_arn,
+                tracing=d.tracing,
+                logging=d.logging_enabled,
             ),
             storage.bucket_arn,
             queues.queue.arn,
             machine_arn,
-            executions,
+            *children,
         ),
     )
     # The machine: list, filter, shape, send.
@@ -72,6 +87,12 @@ def backfill(
                 indent=2,
             )
         ),
+        logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
+            level=d.log_level,
+            include_execution_data=False,  # object keys stay out of the logs
+            log_destination=log_group.arn.apply(lambda arn: f"{arn}:*"),
+        ),
+        tracing_configuration=aws.sfn.StateMachineTracingConfigurationArgs(enabled=d.tracing),
         tags=ctx.tags,
         opts=ctx.opts(),
     )

@@ -57,6 +57,7 @@ class Names:
     log_subscription: str
     backfill_state_machine: str
     backfill_role: str
+    backfill_log_group: str
     prefix: str
 
     @classmethod
@@ -96,6 +97,7 @@ class Names:
             log_subscription=f"{prefix}-splunk",
             backfill_state_machine=f"{prefix}-backfill",
             backfill_role=f"{prefix}-backfill-role",
+            backfill_log_group=f"/aws/vendedlogs/states/{prefix}-backfill",
             prefix=prefix,
         )
 

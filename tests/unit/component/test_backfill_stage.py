@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from helpers import MINIMAL, config, evaluate
 
+from s3ep_pulumi.builders.iam import LOG_DELIVERY_ACTIONS, XRAY_ACTIONS
+from s3ep_pulumi.local.check import evaluate as check
+from s3ep_pulumi.local.iam_lint import lint_capture
+
 MACHINE = "aws:sfn/stateMachine:StateMachine"
 
 
@@ -39,6 +43,22 @@ def test_enabled_backfill_declares_a_standard_distributed_map_and_its_role() -> 
         ),
         "WatchChildren": (
             ["states:DescribeExecution", "states:StopExecution"],
-            ["arn:aws:states:us-east-1:123456789012:execution:img-backfill*"],
+            [
+                "arn:aws:states:us-east-1:123456789012:execution:img-backfill/*:*",
+                "arn:aws:states:us-east-1:123456789012:express:img-backfill/*:*:*",
+            ],
         ),
+        "Tracing": (XRAY_ACTIONS, ["*"]),
+        "LogDelivery": (LOG_DELIVERY_ACTIONS, ["*"]),
     }
+    logging = machine.inputs["loggingConfiguration"]
+    assert logging["level"] == "ERROR" and logging["includeExecutionData"] is False
+    group = capture.one("aws:cloudwatch/logGroup:LogGroup", "images-backfill-logs")
+    assert group.inputs["name"] == "/aws/vendedlogs/states/img-backfill"
+
+
+def test_a_stack_with_backfill_passes_the_policy_pack_and_the_iam_lint() -> None:
+    capture = evaluate(config(backfill={"enabled": True}))
+    mandatory = [v for v in check(capture, {}) if v.mandatory]
+    assert mandatory == []
+    assert lint_capture(capture) == []

@@ -42,6 +42,7 @@ def test_every_name_is_derived_from_the_prefix() -> None:
         log_subscription="img-splunk",
         backfill_state_machine="img-backfill",
         backfill_role="img-backfill-role",
+        backfill_log_group="/aws/vendedlogs/states/img-backfill",
         prefix="img",
     )
 
@@ -94,6 +95,7 @@ def test_names_without_a_limit_are_the_ones_the_others_keep_short() -> None:
     assert unlimited == {
         "function_log_group",
         "dispatcher_log_group",
+        "backfill_log_group",
         "alarm_topic_key_alias",
         "scaling_policy",
         "firehose_log_group",
