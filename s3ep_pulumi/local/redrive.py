@@ -236,21 +236,30 @@ def resend_rule_dlq(
     sqs = boto3.client("sqs")
     rule_dlq = queue_url_by_name(deployed.names.rule_dlq)
     queue = deployed.output("queue_url")
-    sent, kept = 0, []
-    while batch := sqs.receive_message(
-        QueueUrl=rule_dlq, MaxNumberOfMessages=10, VisibilityTimeout=PEEK_VISIBILITY_SECONDS
-    ).get("Messages", []):
-        for m in batch:
-            body = queue_body(m["Body"])
-            if body is None:
-                kept.append(m)
-                continue
-            sqs.send_message(QueueUrl=queue, MessageBody=body)  # raises: the message stays
-            sqs.delete_message(QueueUrl=rule_dlq, ReceiptHandle=m["ReceiptHandle"])
-            sent += 1
-            on_sent(sent)
-    for m in kept:
-        sqs.change_message_visibility(
-            QueueUrl=rule_dlq, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
-        )
+    sent, kept, held = 0, [], []
+
+    def release(messages: list[dict[str, Any]]) -> None:
+        for m in messages:
+            sqs.change_message_visibility(
+                QueueUrl=rule_dlq, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+            )
+
+    try:
+        while batch := sqs.receive_message(
+            QueueUrl=rule_dlq, MaxNumberOfMessages=10, VisibilityTimeout=PEEK_VISIBILITY_SECONDS
+        ).get("Messages", []):
+            held = list(batch)
+            for m in batch:
+                body = queue_body(m["Body"])
+                if body is None:
+                    kept.append(m)
+                    held.remove(m)
+                    continue
+                sqs.send_message(QueueUrl=queue, MessageBody=body)  # raises: the message stays
+                sqs.delete_message(QueueUrl=rule_dlq, ReceiptHandle=m["ReceiptHandle"])
+                held.remove(m)
+                sent += 1
+                on_sent(sent)
+    finally:
+        release(kept + held)  # visible again at once, for the next run or the console
     return Resent(sent, len(kept))

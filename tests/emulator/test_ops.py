@@ -99,6 +99,13 @@ class Ops:
             s3.put_object(Bucket=self.emu.bucket, Key=key, Body=b"x")
 
 
+def visible(url: str) -> int:
+    attributes = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
 def write_stack(directory: Path, raw: dict[str, Any]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"Pulumi.{STACK}.yaml").write_text(
@@ -240,6 +247,13 @@ def test_rule_dlq_events_are_resent_in_the_queue_body_shape_and_reach_the_handle
             },
         )
         sqs.send_message(QueueUrl=rule_dlq, MessageBody="not an event")
+        # a send that fails deletes nothing: the parked event is still there
+        good = ops.outputs.read_text()
+        ops.outputs.write_text(json.dumps({**json.loads(good), "queue_url": f"{rule_dlq}-gone"}))
+        code, _, err = ops.run("redrive", "--rule-dlq")
+        assert code == 2 and err.startswith("error: SendMessage failed")
+        assert visible(rule_dlq) == 2  # both released at once, not in 30 s
+        ops.outputs.write_text(good)
         code, out, _ = ops.run("redrive", "--rule-dlq")
         assert code == 0
         assert "resent 1 event(s) from ops-rule-dlq to ops-queue; 1 left (not S3 events)" in out
