@@ -9,7 +9,8 @@
     s3ep backfill --stack dev [--dry-run]     enqueue objects already in the bucket
 
 Errors a user can fix are printed as one message with exit status 2, never as a traceback; so is
-a missing extra (`check` needs `policy` and `local`, `simulate` needs `local`; see `extras.py`).
+a missing extra (`check` needs `policy` and `local`, `simulate`, `redrive`, `status` and
+`backfill` need `local`; see `extras.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from s3ep_pulumi.errors import S3epError
+from s3ep_pulumi.local import ops_cli  # its parsers import nothing beyond the standard library
 from s3ep_pulumi.local.extras import require
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 
@@ -200,9 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(func=_cmd_check)
     _add_simulate(sub)
-    from s3ep_pulumi.local import ops_cli  # rich: checked by `require` before a command runs
-
-    ops_cli.add_parsers(sub)
+    ops_cli.add_parsers(sub)  # redrive, status, backfill
     return parser
 
 
