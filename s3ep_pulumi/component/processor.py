@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 
 from s3ep_pulumi.component import (
+    backfill,
     dispatcher,
     encryption,
     function,
@@ -93,6 +94,7 @@ class S3EventProcessor(pulumi.ComponentResource):
         board = operations.dashboard(ctx, cfg, fn, disp, alarms)
         log_groups = [("function", fn.log_group)] if fn.log_group is not None else []
         splunk.splunk(ctx, cfg, [*log_groups, ("dispatcher", disp.log_group)], enc)
+        backfill.backfill(ctx, cfg, store, q, enc)
 
         self.bucket_name, self.bucket_arn = store.bucket_name, store.bucket_arn
         self.queue_url, self.queue_arn = q.queue.url, q.queue.arn

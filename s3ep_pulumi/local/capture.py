@@ -82,6 +82,17 @@ class Capture:
             raise LookupError(f"expected one {type_token} {name or ''}, found {len(found)}")
         return found[0]
 
+    def dispatcher(self) -> Recorded:
+        """The dispatcher's state machine (a processor may declare a backfill machine too)."""
+        found = [
+            r
+            for r in self.of_type("aws:sfn/stateMachine:StateMachine")
+            if r.name.endswith("-dispatcher")
+        ]
+        if len(found) != 1:
+            raise LookupError(f"expected one dispatcher state machine, found {len(found)}")
+        return found[0]
+
     def by_name(self, name: str) -> Recorded:
         found = [r for r in self.resources if r.name == name]
         if len(found) != 1:

@@ -4,9 +4,13 @@
     s3ep schema [--out PATH]                 print or write the config's JSON Schema
     s3ep check --stack dev [--policy-config F]  run the policy pack and the IAM linter offline
     s3ep simulate --stack dev [--objects 40]  run the stack's pipeline locally with its handler
+    s3ep redrive --stack dev [--list | --rule-dlq]  put dead letters back in the queue
+    s3ep status --stack dev [--json]          queues, alarms, executions, lease, start rate
+    s3ep backfill --stack dev [--dry-run]     enqueue objects already in the bucket
 
 Errors a user can fix are printed as one message with exit status 2, never as a traceback; so is
-a missing extra (`check` needs `policy` and `local`, `simulate` needs `local`; see `extras.py`).
+a missing extra (`check` needs `policy` and `local`, `simulate`, `redrive`, `status` and
+`backfill` need `local`; see `extras.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from s3ep_pulumi.errors import S3epError
+from s3ep_pulumi.local import ops_cli  # its parsers import nothing beyond the standard library
 from s3ep_pulumi.local.extras import require
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 
@@ -202,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(func=_cmd_check)
     _add_simulate(sub)
+    ops_cli.add_parsers(sub)  # redrive, status, backfill
     return parser
 
 

@@ -474,7 +474,7 @@ def materialise(capture: Capture) -> Emulated:
             Handler=fn.inputs["handler"],
             Code={"ZipFile": b"in-process"},
         )
-    machine = capture.one("aws:sfn/stateMachine:StateMachine")
+    machine = capture.dispatcher()
     definition = machine.inputs["definition"]
     for declared, emulated in urls.items():  # same account and region: URLs only differ by host
         definition = definition.replace(declared, emulated)

@@ -27,6 +27,9 @@ EXTRA_OF_MODULE: dict[str, str] = {
 COMMAND_NEEDS: dict[str, tuple[str, ...]] = {
     "check": ("pulumi_policy", "parliament"),
     "simulate": ("boto3", "moto", "rich"),
+    "redrive": ("boto3", "rich"),
+    "status": ("boto3", "rich"),
+    "backfill": ("boto3", "rich"),
 }
 
 

@@ -61,7 +61,7 @@ def resource_rows(capture: Capture) -> list[tuple[str, str, str]]:
 
 
 def state_machine_definition(capture: Capture) -> dict[str, Any]:
-    machine: Recorded = capture.one("aws:sfn/stateMachine:StateMachine")
+    machine: Recorded = capture.dispatcher()
     definition: dict[str, Any] = machine.prop("definition")
     return definition
 

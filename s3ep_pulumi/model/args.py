@@ -23,6 +23,7 @@ from s3ep_pulumi.model.monitoring import MonitoringConfig
 from s3ep_pulumi.model.naming import Names
 from s3ep_pulumi.model.rules import cross_field_problems
 from s3ep_pulumi.model.sections import (
+    BackfillConfig,
     BucketConfig,
     DispatchConfig,
     FunctionConfig,
@@ -51,6 +52,7 @@ class S3EventProcessorArgs(Section):
     function: FunctionConfig = Field(default_factory=FunctionConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    backfill: BackfillConfig = Field(default_factory=BackfillConfig)
 
     # --- derived values: one place each -------------------------------------------------------
 

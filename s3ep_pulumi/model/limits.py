@@ -140,3 +140,12 @@ FIREHOSE_SPLUNK_ACK_TIMEOUT_MAX_SECONDS: Final = 600
 FIREHOSE_SPLUNK_RETRY_MAX_SECONDS: Final = 7_200
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html
 LOG_SUBSCRIPTION_FILTERS_PER_GROUP: Final = 2
+
+# --- Step Functions Distributed Map (the backfill) ----------------------------------------------
+# https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html: "up to 10,000
+# parallel child workflow executions".
+DISTRIBUTED_MAP_CONCURRENCY_MAX: Final = 10_000
+# https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html: a batch is
+# bounded by the 256 KiB input of a child execution, not by a count; a listed object is about
+# 200 bytes of JSON, so 1,000 keeps a batch of long keys under it.
+DISTRIBUTED_MAP_ITEMS_PER_BATCH_MAX: Final = 1_000

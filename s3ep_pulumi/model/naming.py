@@ -82,6 +82,9 @@ class Names:
     firehose_backup_prefix: str
     log_subscription_role: str
     log_subscription: str
+    backfill_state_machine: str
+    backfill_role: str
+    backfill_log_group: str
     prefix: str
 
     @classmethod
@@ -120,6 +123,9 @@ class Names:
             firehose_backup_prefix=f"{prefix}-splunk/",
             log_subscription_role=f"{prefix}-log-sub-role",
             log_subscription=f"{prefix}-splunk",
+            backfill_state_machine=f"{prefix}-backfill",
+            backfill_role=f"{prefix}-backfill-role",
+            backfill_log_group=f"/aws/vendedlogs/states/{prefix}-backfill",
             prefix=prefix,
         )
 
@@ -171,4 +177,6 @@ NAME_LIMITS: dict[str, int] = {
     "firehose": limits.FIREHOSE_STREAM_NAME_MAX,
     "firehose_role": limits.IAM_ROLE_NAME_MAX,
     "log_subscription_role": limits.IAM_ROLE_NAME_MAX,
+    "backfill_state_machine": limits.STATE_MACHINE_NAME_MAX,
+    "backfill_role": limits.IAM_ROLE_NAME_MAX,
 }

@@ -76,10 +76,15 @@ def key_users(args: S3EventProcessorArgs) -> KeyUsers:
     splunk = args.monitoring.splunk
     stream = splunk is not None and splunk.creates_stream
     return KeyUsers(
-        roles=[*([n.function_role] if function else []), n.dispatcher_role],
+        roles=[
+            *([n.function_role] if function else []),
+            n.dispatcher_role,
+            *([n.backfill_role] if args.backfill.enabled else []),
+        ],
         log_groups=[
             *([n.function_log_group] if function else []),
             n.dispatcher_log_group,
+            *([n.backfill_log_group] if args.backfill.enabled else []),
             *([n.firehose_log_group] if stream else []),
         ],
         lambda_environment=function,

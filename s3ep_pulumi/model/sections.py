@@ -571,3 +571,31 @@ class SecurityConfig(Section):
 
 
 # --- operations: alarms, dashboard, logs, integrations ------------------------------------------
+
+
+class BackfillConfig(Section):
+    """A Step Functions Distributed Map that enqueues a large bucket's existing objects
+    (`s3ep backfill --distributed`). Small buckets need none: `s3ep backfill` enqueues directly."""
+
+    enabled: bool = Field(
+        False,
+        description=(
+            "Declare the backfill state machine `<prefix>-backfill` (STANDARD, a Distributed Map "
+            "over the bucket listing) and its role. Default false."
+        ),
+    )
+    max_concurrency: int = Field(
+        10,
+        ge=1,
+        le=limits.DISTRIBUTED_MAP_CONCURRENCY_MAX,
+        description=(
+            "Child executions at once, each sending one batch of objects. The backfill is not "
+            "paced by the queue-depth gate of the direct command: keep it low. Default 10."
+        ),
+    )
+    items_per_batch: int = Field(
+        100,
+        ge=1,
+        le=limits.DISTRIBUTED_MAP_ITEMS_PER_BATCH_MAX,
+        description="Listed objects per child execution. Default 100.",
+    )

@@ -154,3 +154,29 @@ def test_transform_input_puts_json_values_outside_strings_and_characters_inside(
         "obj": {"n": 3, "s": 'x"y'},
         "other": "<nope>",
     }
+
+
+# --- the body s3ep builds itself (redrive --rule-dlq, backfill) --------------------------------
+
+
+@pytest.mark.parametrize("key", ["uploads/cat.jpg", 'uploads/a "quoted" \\ key.jpg', "ünï/c.jpg"])
+def test_message_body_is_what_the_input_transformer_makes_of_the_same_event(key: str) -> None:
+    from s3ep_pulumi.builders.event_pattern import message_body
+
+    event = load_event("eventbridge_object_created")
+    event["detail"]["object"]["key"] = key
+    assert message_body(event) == body_for(event)
+    assert parse_body(message_body(event))["s3_details"]["key"] == key
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [("uploads/a.jpg", True), ("uploads/a.gif", False), ("other/a.jpg", False)],
+)
+def test_key_matches_applies_a_prefix_and_a_suffix_as_the_rule_does(
+    key: str, expected: bool
+) -> None:
+    from s3ep_pulumi.builders.event_pattern import key_matches
+
+    assert key_matches(key, ["uploads/"], [".jpg", ".png"]) is expected
+    assert key_matches(key, [], []) is True

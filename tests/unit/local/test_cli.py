@@ -29,6 +29,7 @@ def test_schema_describes_every_section() -> None:
         "function",
         "security",
         "monitoring",
+        "backfill",
     }
     assert schema["additionalProperties"] is False
 

@@ -40,6 +40,9 @@ def test_every_name_is_derived_from_the_prefix() -> None:
         firehose_backup_prefix="img-splunk/",
         log_subscription_role="img-log-sub-role",
         log_subscription="img-splunk",
+        backfill_state_machine="img-backfill",
+        backfill_role="img-backfill-role",
+        backfill_log_group="/aws/vendedlogs/states/img-backfill",
         prefix="img",
     )
 
@@ -84,6 +87,8 @@ def test_each_limit_is_the_services_documented_maximum() -> None:
         "firehose": 64,
         "firehose_role": 64,
         "log_subscription_role": 64,
+        "backfill_state_machine": 80,
+        "backfill_role": 64,
     }
     assert NAME_LIMITS["queue"] == limits.SQS_QUEUE_NAME_MAX  # the values come from limits
 
@@ -96,6 +101,7 @@ def test_names_without_a_limit_are_the_ones_the_others_keep_short() -> None:
     assert unlimited == {
         "function_log_group",
         "dispatcher_log_group",
+        "backfill_log_group",
         "alarm_topic_key_alias",
         "scaling_policy",
         "firehose_log_group",
@@ -135,6 +141,7 @@ def test_the_prefix_length_at_which_each_name_becomes_too_long() -> None:
         "scheduler_role": 50,
         "function_role": 51,
         "firehose_role": 51,
+        "backfill_role": 51,
         "log_subscription_role": 52,
         "rule": 55,
         "bucket": 32,
@@ -144,6 +151,7 @@ def test_the_prefix_length_at_which_each_name_becomes_too_long() -> None:
         "lease_queue": 70,
         "state_machine": 70,
         "rule_dlq": 72,
+        "backfill_state_machine": 72,
         "queue": 75,
         "dlq": 77,
         "runtime_layer": 128,
