@@ -35,7 +35,7 @@ def test_enabled_backfill_declares_a_standard_distributed_map_and_its_role() -> 
     assert trust["Condition"]["ArnLike"]["aws:SourceArn"].endswith(":stateMachine:img-backfill")
     policy = capture.one("aws:iam/rolePolicy:RolePolicy", "images-backfill-policy").prop("policy")
     assert {s["Sid"]: (s["Action"], s["Resource"]) for s in policy["Statement"]} == {
-        "ListBucket": (["s3:ListBucket"], ["arn:aws:s3:::img-bucket"]),
+        "ListBucket": (["s3:ListBucket"], ["arn:aws:s3:::img-123456789012-us-east-1-an"]),
         "Enqueue": (["sqs:SendMessage"], ["arn:aws:sqs:us-east-1:123456789012:img-queue"]),
         "StartChildren": (
             ["states:StartExecution"],
