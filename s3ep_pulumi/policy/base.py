@@ -9,7 +9,7 @@ bucket and its public access block).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,6 +168,19 @@ def source_scoped(statement: Mapping[str, Any], also: tuple[str, ...] = ()) -> b
         return False
     keys = [str(k).lower() for op in condition.values() if isinstance(op, Mapping) for k in op]
     return any(k.startswith((*DEPUTY_CONDITION_KEYS, *also)) for k in keys)
+
+
+def without_tls_deny(
+    resources: list[PolicyResource], types: tuple[str, ...], policy_type: str, key: str
+) -> Iterator[PolicyResource]:
+    """The resources of `types` that neither their own `policy` nor any `policy_type` resource
+    naming them by `key` (its property that refers to them) makes TLS-only."""
+    policies = of_type(resources, policy_type)
+    for resource in of_type(resources, *types):
+        docs = [document(p.props.get("policy")) for p in policies if refers_to(p, key, resource)]
+        docs.append(document(resource.props.get("policy")))
+        if not any(tls_denied(d) for d in docs):
+            yield resource
 
 
 def tls_denied(doc: Mapping[str, Any] | None) -> bool:

@@ -13,10 +13,9 @@ from s3ep_pulumi.policy.base import (
     Props,
     Rule,
     as_list,
-    document,
     of_type,
     refers_to,
-    tls_denied,
+    without_tls_deny,
 )
 from s3ep_pulumi.policy.resource_policies import no_public_principal
 from s3ep_pulumi.policy.tokens import (
@@ -72,12 +71,8 @@ ENCRYPTED = Rule(
 
 
 def _tls_only(resources: list[PolicyResource], _: Config) -> Iterator[tuple[str, str]]:
-    policies = of_type(resources, BUCKET_POLICY)
-    for bucket in of_type(resources, *BUCKETS):
-        docs = [document(p.props.get("policy")) for p in policies if refers_to(p, "bucket", bucket)]
-        docs.append(document(bucket.props.get("policy")))
-        if not any(tls_denied(d) for d in docs):
-            yield bucket.urn, "no bucket policy denies aws:SecureTransport = false"
+    for bucket in without_tls_deny(resources, BUCKETS, BUCKET_POLICY, "bucket"):
+        yield bucket.urn, "no bucket policy denies aws:SecureTransport = false"
 
 
 TLS_ONLY = Rule(

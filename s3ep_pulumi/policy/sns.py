@@ -15,11 +15,9 @@ from s3ep_pulumi.policy.base import (
     Props,
     Rule,
     as_list,
-    document,
     identities,
     of_type,
-    refers_to,
-    tls_denied,
+    without_tls_deny,
 )
 from s3ep_pulumi.policy.tokens import COMPOSITE_ALARM, METRIC_ALARM, TOPIC, TOPIC_POLICY
 
@@ -76,12 +74,8 @@ ALARM_TOPIC_CUSTOMER_KEY = Rule(
 
 
 def _tls_only(resources: list[PolicyResource], _: Config) -> Iterator[tuple[str, str]]:
-    policies = of_type(resources, TOPIC_POLICY)
-    for topic in of_type(resources, TOPIC):
-        docs = [document(p.props.get("policy")) for p in policies if refers_to(p, "arn", topic)]
-        docs.append(document(topic.props.get("policy")))
-        if not any(tls_denied(d) for d in docs):
-            yield topic.urn, "no topic policy denies aws:SecureTransport = false"
+    for topic in without_tls_deny(resources, (TOPIC,), TOPIC_POLICY, "arn"):
+        yield topic.urn, "no topic policy denies aws:SecureTransport = false"
 
 
 TLS_ONLY = Rule(

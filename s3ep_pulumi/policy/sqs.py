@@ -30,7 +30,7 @@ from s3ep_pulumi.policy.base import (
     of_type,
     refers_to,
     tag,
-    tls_denied,
+    without_tls_deny,
 )
 from s3ep_pulumi.policy.resource_policies import no_public_principal
 from s3ep_pulumi.policy.tokens import (
@@ -79,14 +79,8 @@ NO_AWS_MANAGED_KEY = Rule(
 
 
 def _tls_only(resources: list[PolicyResource], _: Config) -> Iterator[tuple[str, str]]:
-    policies = of_type(resources, QUEUE_POLICY)
-    for queue in of_type(resources, QUEUE):
-        docs = [
-            document(p.props.get("policy")) for p in policies if refers_to(p, "queueUrl", queue)
-        ]
-        docs.append(document(queue.props.get("policy")))
-        if not any(tls_denied(d) for d in docs):
-            yield queue.urn, "no queue policy denies aws:SecureTransport = false"
+    for queue in without_tls_deny(resources, (QUEUE,), QUEUE_POLICY, "queueUrl"):
+        yield queue.urn, "no queue policy denies aws:SecureTransport = false"
 
 
 TLS_ONLY = Rule(
