@@ -13,6 +13,11 @@ the wiring. These seams of moto are adjusted so it behaves like AWS (see docs/aw
 - moto's Step Functions interpreter names the errors of `aws-sdk:sqs:*` tasks `sqs.<Name>Exception`;
   AWS names them `Sqs.<Name>Exception` (so a Retry on `Sqs.RequestThrottledException` matches).
   Here they get AWS's names.
+- moto never deletes a message whose retention ran out (and only half-receives it); SQS deletes
+  it, counted from when it was sent, in flight or not (docs/aws-semantics.md S4, note 2). Here
+  every receive, delete, visibility change and attribute read first deletes the queue's expired
+  messages; `retention_scale` compresses retention (a factor on every queue's declared period)
+  so tests can reach it without waiting minutes.
 - moto's SQS never throttles. `patched_seams(sqs_faults=...)` fails chosen SQS calls of the state
   machine as SQS does when it refuses them (`RequestThrottled`, `KmsThrottled`, `OverLimit`), at
   the point where the interpreter calls SQS, so the task sees the error AWS reports.
@@ -156,6 +161,7 @@ def patched_seams(
     handler: Handler,
     throttle: Callable[[dict[str, Any]], bool] | None = None,
     sqs_faults: SqsFaults | None = None,
+    retention_scale: float = 1.0,
 ) -> Iterator[Recorder]:
     """Route moto's Lambda invokes through the shim to `handler`, and apply input transformers
     to S3 events. `throttle(payload)` true answers that invoke as Lambda does when the function
@@ -212,7 +218,36 @@ def patched_seams(
         original_send(self, {"ingestion-time": now, **event}, True)  # type: ignore[typeddict-item]
 
     original_receive = SQSBackend.receive_message
-    receive_lock = threading.Lock()
+    receive_lock = threading.RLock()  # moto's receive reads attributes, which expire messages
+
+    def expire(backend: Any, queue_name: str) -> None:
+        # SQS deletes a message once its retention has run out, counted from when it was sent,
+        # even while it is in flight: gone for receives, deletes and visibility changes alike.
+        queue = backend.get_queue(queue_name)
+        kept_ms = float(queue.message_retention_period) * retention_scale * 1000
+        now_ms = time.time() * 1000
+        with receive_lock:
+            for message in [m for m in queue._messages if m.sent_timestamp + kept_ms <= now_ms]:
+                queue._messages.remove(message)
+                queue.pending_messages.discard(message)
+                queue.deleted_messages.update(message.all_receipt_handles)
+
+    def expiring(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, queue_name: str, *rest: Any, **kwargs: Any) -> Any:
+            expire(self, queue_name)
+            return original(self, queue_name, *rest, **kwargs)
+
+        return call
+
+    retention_seams = {
+        name: getattr(SQSBackend, name)
+        for name in (
+            "delete_message",
+            "change_message_visibility",
+            "change_message_visibility_batch",
+            "get_queue_attributes",
+        )
+    }
 
     def receive_message(
         self: Any,
@@ -226,6 +261,7 @@ def patched_seams(
         # outside the lock so other receivers are not held up.
         deadline = time.monotonic() + wait_seconds_timeout
         while True:
+            expire(self, queue_name)
             with receive_lock:
                 found = original_receive(
                     self, queue_name, count, 0, visibility_timeout, message_attribute_names
@@ -255,6 +291,8 @@ def patched_seams(
     SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
     task._eval_service_task = sdk_call  # type: ignore[method-assign,assignment]
     aws_sdk._SERVICE_ERROR_NAMES = {**names, "sqs": "Sqs"}  # Step Functions' spelling
+    for name, original in retention_seams.items():
+        setattr(SQSBackend, name, expiring(original))
     try:
         yield recorder
     finally:
@@ -263,6 +301,8 @@ def patched_seams(
         SQSBackend.receive_message = original_receive  # type: ignore[method-assign]
         task._eval_service_task = original_sdk_call  # type: ignore[method-assign]
         aws_sdk._SERVICE_ERROR_NAMES = names
+        for name, original in retention_seams.items():
+            setattr(SQSBackend, name, original)
 
 
 def sqs_error(code: str, action: str) -> Exception:
@@ -331,6 +371,20 @@ class Emulated:
             for e in self.history(execution_arn)
             if e["type"].endswith("StateEntered") and "stateEnteredEventDetails" in e
         ]
+
+    def lanes_interval(self, execution_arn: str) -> tuple[float, float] | None:
+        """When an ended execution ran its lanes (entered and left `Lanes`, epoch seconds), or
+        None if it did not (it found the queue empty or the lease taken)."""
+        times = [
+            e["timestamp"].timestamp()
+            for e in self.history(execution_arn)
+            if e["type"] in ("MapStateEntered", "MapStateExited")
+            and (e.get("stateEnteredEventDetails") or e.get("stateExitedEventDetails") or {}).get(
+                "name"
+            )
+            == "Lanes"
+        ]
+        return (times[0], times[-1]) if len(times) == 2 else None
 
     def usage(self, execution_arn: str) -> cost.Usage:
         """What an ended execution used, as `cost` prices it."""

@@ -57,11 +57,12 @@ def pipeline(
     handler: Callable[[dict[str, Any], Any], Any],
     throttle: Callable[[dict[str, Any]], bool] | None = None,
     sqs_faults: SqsFaults | None = None,
+    retention_scale: float = 1.0,
 ) -> Iterator[tuple[Emulated, Recorder]]:
     capture = evaluate(raw)
     with (
         mock_aws(config=EMULATOR_CONFIG),
-        patched_seams(handler, throttle, sqs_faults) as recorder,
+        patched_seams(handler, throttle, sqs_faults, retention_scale) as recorder,
     ):
         yield materialise(capture), recorder
 
@@ -138,6 +139,41 @@ def test_overlapping_pollers_share_one_lease_so_the_limit_holds_across_them() ->
         assert emu.counts() == {"queue": 0, "dlq": 0}
     assert sorted(rec.keys()) == keys(40)
     assert rec.max_in_flight() == 2
+
+
+def test_overlapping_pollers_over_a_backlog_longer_than_the_lease_never_hold_it_twice() -> None:
+    # GIVEN a backlog that outlasts many executions, SQS retention compressed 25 times (a queue
+    # declared with 170 s keeps a message 6.8 s, in flight or not: docs/aws-semantics.md S4),
+    # and a poller started every 1.5 s, each running lanes for a 12 s window if it gets the lease
+    rate, lanes = 4.0, 2
+    raw = settings(
+        dispatch={
+            "max_concurrency": lanes,
+            "rate_per_second": rate,
+            "max_execution_seconds": 52,
+            "retry": {"max_delay_seconds": 1},
+        },
+        function={"timeout": 1},
+    )
+    assert S3EventProcessorArgs.model_validate(raw).budget.start_window_seconds == 12
+    with pipeline(raw, sleeping(0.05), retention_scale=0.04) as (emu, rec):
+        upload(emu, keys(300))
+        # WHEN the schedule keeps firing while executions run
+        arns = []
+        for i in range(16):
+            arns.append(emu.start_poller(f"tick-{i}"))
+            time.sleep(1.5)
+        ends = [emu.wait(arn) for arn in arns]
+        held = [emu.lanes_interval(arn) for arn in arns]
+    # THEN no two executions ran lanes at the same time, the limit held across all of them,
+    # and so did the rate bound
+    assert [e["status"] for e in ends] == ["SUCCEEDED"] * len(arns)
+    spans = sorted(h for h in held if h is not None)
+    assert len(spans) >= 2  # the lease passed on at least once
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans
+    assert rec.max_in_flight() <= lanes
+    for window in (1.0, 3.0):
+        assert rec.max_starts_in_window(window) <= math.ceil(rate * window) + 1, window
 
 
 # --- 2. rate and 3. throughput --------------------------------------------------------------------
