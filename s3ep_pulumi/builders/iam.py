@@ -151,14 +151,17 @@ def dispatcher_policy(
     *,
     queue_arn: str,
     dlq_arn: str,
-    lease_queue_arn: str,
+    table_arn: str,
     function_arn: str,
     queue_kms_key_arn: str | None,
     tracing: bool,
     logging: bool,
+    table_kms_key_arn: str | None = None,
 ) -> Doc:
     """The dispatcher may probe, receive from and delete on its queue, park malformed messages in
-    the DLQ, take and release its lease, and invoke its function (any version or alias of it)."""
+    the DLQ, take, check and release its lease (conditional writes on its own table), and invoke
+    its function (any version or alias of it). With `table_kms_key_arn` (the component's key
+    encrypts the table) it may use that key through DynamoDB only."""
     statements = [
         _allow(
             "DrainQueue",
@@ -171,16 +174,19 @@ def dispatcher_policy(
             [queue_arn],
         ),
         _allow("ParkMalformedMessages", ["sqs:SendMessage"], [dlq_arn]),
-        _allow(
-            "HoldLease",
-            ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
-            [lease_queue_arn],
-        ),
+        _allow("HoldLease", DISPATCH_TABLE_ACTIONS, [table_arn]),
         _allow("InvokeFunction", ["lambda:InvokeFunction"], [function_arn, f"{function_arn}:*"]),
     ]
     if queue_kms_key_arn:
         statements.append(
             _allow("QueueKey", ["kms:Decrypt", "kms:GenerateDataKey"], [queue_kms_key_arn])
+        )
+    if table_kms_key_arn:
+        statements.append(
+            {
+                **_allow("TableKey", TABLE_KEY_ACTIONS, [table_kms_key_arn]),
+                "Condition": {"StringLike": {"kms:ViaService": "dynamodb.*.amazonaws.com"}},
+            }
         )
     if tracing:
         statements.append(_allow("Tracing", XRAY_ACTIONS, ["*"]))
@@ -238,6 +244,26 @@ KEY_USER_ACTIONS = [
     "kms:DescribeKey",
 ]
 QUEUE_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+# The dispatcher's lease: item writes on its own table (the optimized integrations it uses).
+DISPATCH_TABLE_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+]
+# What a principal needs on the customer managed key of a DynamoDB table it reads and writes, and
+# what DynamoDB needs to set the table up ("How Amazon DynamoDB uses AWS KMS": Encrypt, Decrypt,
+# ReEncrypt*, GenerateDataKey*, DescribeKey, CreateGrant), spelled out for a symmetric key.
+TABLE_KEY_ACTIONS = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:DescribeKey",
+    "kms:CreateGrant",
+]
 # CloudWatch Logs' documented needs (Encrypt*, Decrypt*, ReEncrypt*, GenerateDataKey*, Describe*),
 # spelled out for a symmetric key.
 LOGS_KEY_ACTIONS = [
@@ -275,7 +301,9 @@ def kms_key_policy(
 ) -> Doc:
     """Key policy of the component's customer managed key ("*" as Resource means this key).
 
-    The account administers the key; this processor's roles use it for the queues; EventBridge
+    The account administers the key; this processor's roles use it for the queues; principals of
+    the account whose IAM policies allow it may use it through DynamoDB (the dispatch table:
+    the dispatcher role, the deployer creating it); EventBridge
     (from this account) encrypts what it delivers to the queue and the rule DLQ; CloudWatch Logs
     may use it only for this processor's log groups (encryption context condition); with
     `alarm_topic`, CloudWatch (alarms of this account) may publish to the encrypted alarm topic.
@@ -295,6 +323,21 @@ def kms_key_policy(
             "Principal": {"AWS": role_arns},
             "Action": QUEUE_KEY_ACTIONS,
             "Resource": "*",
+        },
+        {
+            # IAM decides who may use the key through DynamoDB (the dispatcher role, the
+            # deployer creating the table); nothing may use it through DynamoDB from elsewhere.
+            "Sid": "AccountUsesTheKeyThroughDynamoDb",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+            "Action": TABLE_KEY_ACTIONS,
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"dynamodb.{region}.amazonaws.com",
+                    "kms:CallerAccount": account_id,
+                }
+            },
         },
         {
             "Sid": "EventBridgeDeliversToEncryptedQueues",

@@ -87,7 +87,7 @@ class S3EventProcessor(pulumi.ComponentResource):
         q = queues.queues(ctx, cfg, enc)
         events = rule.rule(ctx, cfg, store, q)
         fn = function.function(ctx, cfg, store, q)
-        disp = dispatcher.dispatcher(ctx, cfg, q, fn)
+        disp = dispatcher.dispatcher(ctx, cfg, q, fn, enc)
         operations.scaling_policy(ctx, cfg, fn)
         alarms = operations.alarms(ctx, cfg, enc, disp)
         board = operations.dashboard(ctx, cfg, fn, disp, alarms)

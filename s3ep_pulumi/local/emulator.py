@@ -322,7 +322,7 @@ class Emulated:
     bucket: str
     queue_url: str
     dlq_url: str
-    lease_url: str
+    table_name: str
     state_machine_arn: str
 
     def counts(self) -> dict[str, int]:
@@ -390,9 +390,14 @@ class Emulated:
         """What an ended execution used, as `cost` prices it."""
         d = boto3.client("stepfunctions").describe_execution(executionArn=execution_arn)
         seconds = (d["stopDate"] - d["startDate"]).total_seconds()
-        return cost.usage_from_history(
-            self.history(execution_arn), seconds=seconds, fifo_queue_urls={self.lease_url}
+        return cost.usage_from_history(self.history(execution_arn), seconds=seconds)
+
+    def lease(self) -> dict[str, Any]:
+        """The lease item as DynamoDB holds it (empty before the first acquisition)."""
+        item = boto3.client("dynamodb").get_item(
+            TableName=self.table_name, Key={"pk": {"S": "lease"}}, ConsistentRead=True
         )
+        return dict(item.get("Item", {}))
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         sfn = boto3.client("stepfunctions")
@@ -483,6 +488,16 @@ def materialise(capture: Capture) -> Emulated:
             Handler=fn.inputs["handler"],
             Code={"ZipFile": b"in-process"},
         )
+    table = capture.one("aws:dynamodb/table:Table")
+    boto3.client("dynamodb").create_table(
+        TableName=table.inputs["name"],
+        BillingMode=table.inputs["billingMode"],
+        KeySchema=[{"AttributeName": table.inputs["hashKey"], "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": a["name"], "AttributeType": a["type"]}
+            for a in table.inputs["attributes"]
+        ],
+    )
     machine = capture.one("aws:sfn/stateMachine:StateMachine")
     definition = machine.inputs["definition"]
     for declared, emulated in urls.items():  # same account and region: URLs only differ by host
@@ -495,9 +510,8 @@ def materialise(capture: Capture) -> Emulated:
     )["stateMachineArn"]
 
     queue = next(r for r in queues if "redrivePolicy" in r.inputs)
-    lease = next(r for r in queues if r.inputs.get("fifoQueue"))
     dlq_arn = json.loads(queue.inputs["redrivePolicy"])["deadLetterTargetArn"]
     dlq = next(r for r in queues if r.state["arn"] == dlq_arn)
     return Emulated(
-        bucket, urls[queue.state["url"]], urls[dlq.state["url"]], urls[lease.state["url"]], arn
+        bucket, urls[queue.state["url"]], urls[dlq.state["url"]], table.inputs["name"], arn
     )

@@ -369,8 +369,7 @@ def test_sqs_refusals_are_retried_and_one_that_outlives_its_retries_ends_only_it
     # - the first 7 receives of the queue: with 2 lanes, one lane's first receive fails 4 times
     #   (all its retries) and the other's 3 times (its 4th attempt goes through);
     # - the visibility change of the first failed message, every attempt; of the others, once;
-    # - the second delete batch, every attempt; the others, once;
-    # - the lease's release, once.
+    # - the second delete batch, every attempt; the others, once.
     lock = threading.Lock()
     seen: Counter[str] = Counter()
     first: dict[str, Any] = {}
@@ -392,9 +391,6 @@ def test_sqs_refusals_are_retried_and_one_that_outlives_its_retries_ends_only_it
                 if batch not in batches:
                     batches.append(batch)
                 return "RequestThrottled" if batches.index(batch) == 1 or seen[batch] == 1 else None
-            if action == "deleteMessage" and parameters["QueueUrl"] == emu.lease_url:
-                seen[action] += 1
-                return "RequestThrottled" if seen[action] == 1 else None
             return None
 
     def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ ARN = f"{REGION}:{ACCOUNT}"
 BUCKET = "arn:aws:s3:::img-bucket"
 QUEUE = f"arn:aws:sqs:{ARN}:img-queue"
 DLQ = f"arn:aws:sqs:{ARN}:img-dlq"
-LEASE = f"arn:aws:sqs:{ARN}:img-lease.fifo"
+TABLE = f"arn:aws:dynamodb:{ARN}:table/img-dispatch"
 FUNCTION_DLQ = f"arn:aws:sqs:{ARN}:img-function-dlq"
 RULE = f"arn:aws:events:{ARN}:rule/img-s3-events"
 FUNCTION = f"arn:aws:lambda:{ARN}:function:img-processor"
@@ -213,7 +213,7 @@ def dispatcher_policy(**overrides: Any) -> dict[str, Any]:
     args: dict[str, Any] = {
         "queue_arn": QUEUE,
         "dlq_arn": DLQ,
-        "lease_queue_arn": LEASE,
+        "table_arn": TABLE,
         "function_arn": FUNCTION,
         "queue_kms_key_arn": None,
         "tracing": False,
@@ -237,8 +237,8 @@ def test_dispatcher_drains_its_queue_holds_its_lease_and_invokes_only_its_functi
         allow("ParkMalformedMessages", ["sqs:SendMessage"], [DLQ]),
         allow(
             "HoldLease",
-            ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
-            [LEASE],
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            [TABLE],
         ),
         allow("InvokeFunction", ["lambda:InvokeFunction"], [FUNCTION, f"{FUNCTION}:*"]),
     )
@@ -251,6 +251,14 @@ def test_dispatcher_policy_adds_the_queue_key_tracing_and_log_delivery() -> None
         allow("Tracing", XRAY_ALL, ["*"]),
         allow("LogDelivery", LOG_DELIVERY, ["*"]),
     ]
+
+
+def test_with_the_component_key_the_dispatcher_may_use_it_through_dynamodb_only() -> None:
+    (statement,) = dispatcher_policy(table_kms_key_arn=KEY)["Statement"][4:]
+    assert statement == {
+        **allow("TableKey", iam.TABLE_KEY_ACTIONS, [KEY]),
+        "Condition": {"StringLike": {"kms:ViaService": "dynamodb.*.amazonaws.com"}},
+    }
 
 
 def test_scheduler_may_only_start_the_dispatcher() -> None:
@@ -310,6 +318,19 @@ def test_key_policy_grants_use_to_the_roles_eventbridge_and_this_processors_log_
             "Principal": {"AWS": ROLES},
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": "*",
+        },
+        {
+            "Sid": "AccountUsesTheKeyThroughDynamoDb",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": iam.TABLE_KEY_ACTIONS,
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"dynamodb.{REGION}.amazonaws.com",
+                    "kms:CallerAccount": ACCOUNT,
+                }
+            },
         },
         {
             "Sid": "EventBridgeDeliversToEncryptedQueues",

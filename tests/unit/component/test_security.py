@@ -26,7 +26,6 @@ def test_every_queue_denies_requests_without_tls(minimal: Capture) -> None:
         "images-dlq": "Deny",
         "images-rule-dlq": "Deny",
         "images-function-dlq": "Deny",
-        "images-lease": "Deny",
     }
 
 
@@ -63,7 +62,7 @@ def test_created_key_rotates_encrypts_every_queue_and_admits_exactly_its_users()
         assert queue.inputs["kmsMasterKeyId"] == key_arn, queue.name
     policy = capture.one("aws:kms/keyPolicy:KeyPolicy")
     assert policy.inputs["keyId"] == key_arn
-    admin, roles, events, logs, alarms = policy.prop("policy")["Statement"]
+    admin, roles, table, events, logs, alarms = policy.prop("policy")["Statement"]
     assert admin["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}
     assert admin["Action"] == KEY_ADMIN_ACTIONS
     assert not any(
@@ -76,6 +75,24 @@ def test_created_key_rotates_encrypts_every_queue_and_admits_exactly_its_users()
         ]
     }
     assert roles["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    # the dispatch table: whoever IAM lets, but only through DynamoDB in this account
+    assert table["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}
+    assert table["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": f"dynamodb.{REGION}.amazonaws.com",
+            "kms:CallerAccount": ACCOUNT_ID,
+        }
+    }
+    dispatch = capture.one("aws:dynamodb/table:Table")
+    assert dispatch.inputs["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": key_arn}
+    (key_grant,) = [
+        s
+        for s in capture.one("aws:iam/rolePolicy:RolePolicy", "images-dispatcher-policy").prop(
+            "policy"
+        )["Statement"]
+        if s["Sid"] == "TableKey"
+    ]
+    assert key_grant["Resource"] == [key_arn]
     assert events["Principal"] == {"Service": "events.amazonaws.com"}
     assert events["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
     assert logs["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}

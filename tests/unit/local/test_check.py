@@ -152,7 +152,7 @@ def test_policy_config_tunes_levels_as_pulumi_does(
     out = capsys.readouterr().out
     assert "iam-permissions-boundary" not in out
     assert out.splitlines()[-1] == (
-        "stack dev: 50 resources, 2 mandatory and 0 advisory violation(s), 0 IAM lint finding(s)"
+        "stack dev: 49 resources, 2 mandatory and 0 advisory violation(s), 0 IAM lint finding(s)"
     )
 
 

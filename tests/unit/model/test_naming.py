@@ -13,7 +13,7 @@ def test_every_name_is_derived_from_the_prefix() -> None:
     assert Names.derive("img", "img-processor") == Names(
         queue="img-queue",
         dlq="img-dlq",
-        lease_queue="img-lease.fifo",
+        dispatch_table="img-dispatch",
         runtime_layer="img-s3ep-runtime",
         function="img-processor",
         function_alias="live",
@@ -61,7 +61,7 @@ def test_each_limit_is_the_services_documented_maximum() -> None:
     assert NAME_LIMITS == {
         "queue": 80,
         "dlq": 80,
-        "lease_queue": 80,
+        "dispatch_table": 255,
         "runtime_layer": 140,
         "function_dlq": 80,
         "rule_dlq": 80,
@@ -130,13 +130,13 @@ def test_the_prefix_length_at_which_each_name_becomes_too_long() -> None:
         "firehose": 58,
         "schedule": 60,
         "function_dlq": 68,
-        "lease_queue": 70,
         "state_machine": 70,
         "rule_dlq": 72,
         "queue": 75,
         "dlq": 77,
         "runtime_layer": 128,
         "dashboard": 247,
+        "dispatch_table": 247,
         "alarm_topic": 250,
     }
 
