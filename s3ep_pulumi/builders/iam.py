@@ -157,11 +157,13 @@ def dispatcher_policy(
     tracing: bool,
     logging: bool,
     table_kms_key_arn: str | None = None,
+    state_machine_arn: str | None = None,
 ) -> Doc:
     """The dispatcher may probe, receive from and delete on its queue, park malformed messages in
     the DLQ, take, check and release its lease (conditional writes on its own table), and invoke
-    its function (any version or alias of it). With `table_kms_key_arn` (the component's key
-    encrypts the table) it may use that key through DynamoDB only."""
+    its function (any version or alias of it), and hand over to a successor execution of its own
+    state machine (`state_machine_arn`). With `table_kms_key_arn` (the component's key encrypts
+    the table) it may use that key through DynamoDB only."""
     statements = [
         _allow(
             "DrainQueue",
@@ -177,6 +179,8 @@ def dispatcher_policy(
         _allow("HoldLease", DISPATCH_TABLE_ACTIONS, [table_arn]),
         _allow("InvokeFunction", ["lambda:InvokeFunction"], [function_arn, f"{function_arn}:*"]),
     ]
+    if state_machine_arn:
+        statements.append(_allow("HandOver", ["states:StartExecution"], [state_machine_arn]))
     if queue_kms_key_arn:
         statements.append(
             _allow("QueueKey", ["kms:Decrypt", "kms:GenerateDataKey"], [queue_kms_key_arn])

@@ -536,7 +536,7 @@ def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[s
         "States": {
             "Init": {
                 "Type": "Pass",
-                "Parameters": {"started.$": "$$.State.EnteredTime"},
+                "Parameters": {"started.$": "$$.State.EnteredTime", "chain.$": "$.chain"},
                 "Next": "Probe",
             },
             "Probe": _sqs(
@@ -605,6 +605,7 @@ def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[s
                 "Type": "Pass",
                 "Parameters": {
                     "started.$": "$.started",
+                    "chain.$": "$.chain",
                     "plan.$": "$.plan",
                     "lease": {"holder.$": "$$.Execution.Id", "fence.$": "$.lease.fence"},
                 },
@@ -640,9 +641,55 @@ def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[s
             },
             "ReleaseLease": _release(
                 targets,
-                "Done",
+                "More",
                 Comment="Free the lease (if it is still ours); the fence is kept, never reset.",
             ),
+            "More": _sqs(
+                "getQueueAttributes",
+                {"QueueUrl": targets.queue_url, "AttributeNames": ["ApproximateNumberOfMessages"]},
+                failed="Done",
+                Comment="Work left? Then the next execution starts now, not at the next tick.",
+                ResultSelector={"visible.$": "$.Attributes.ApproximateNumberOfMessages"},
+                ResultPath="$.more",
+                Next="HandOver",
+            ),
+            "HandOver": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$.more.visible", "StringEquals": "0", "Next": "Done"},
+                    {
+                        "Variable": "$.chain",
+                        "NumericGreaterThanEquals": budget.HANDOVER_CHAIN_MAX - 1,
+                        "Next": "Done",
+                    },
+                ],
+                "Default": "Handover",
+            },
+            "Handover": {
+                "Type": "Task",
+                "Comment": (
+                    "Start the successor (fire and forget); it acquires the lease like any "
+                    "poll. If it cannot be started, the schedule carries on."
+                ),
+                "Resource": "arn:aws:states:::states:startExecution",
+                "Parameters": {
+                    "StateMachineArn.$": "$$.StateMachine.Id",
+                    "Input": {"trigger": "handover", "chain.$": "States.MathAdd($.chain, 1)"},
+                },
+                "Retry": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "IntervalSeconds": 1,
+                        "MaxAttempts": 1,
+                        "JitterStrategy": "FULL",
+                    }
+                ],
+                "Catch": [
+                    {"ErrorEquals": CATCH_ALL, "ResultPath": "$.handover_error", "Next": "Done"}
+                ],
+                "ResultPath": None,
+                "Next": "Done",
+            },
             "ReleaseAfterError": _release(targets, "LanesFailed"),
             "LanesFailed": {
                 "Type": "Fail",

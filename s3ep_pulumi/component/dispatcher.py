@@ -80,7 +80,7 @@ def dispatcher(
         n.dispatcher_role,
         json_doc(iam.states_assume_role, ctx.account, state_machine_arn),
         json_doc(
-            lambda queue, dlq, lease, fn, key: iam.dispatcher_policy(
+            lambda queue, dlq, lease, fn, key, machine: iam.dispatcher_policy(
                 queue_arn=queue,
                 dlq_arn=dlq,
                 table_arn=lease,
@@ -89,12 +89,14 @@ def dispatcher(
                 tracing=d.tracing,
                 logging=d.logging_enabled,
                 table_kms_key_arn=key or None,
+                state_machine_arn=machine,
             ),
             queues.queue.arn,
             queues.dlq.arn,
             table.arn,
             function.arn,
             table_key,
+            state_machine_arn,
         ),
     )
     machine = aws.sfn.StateMachine(

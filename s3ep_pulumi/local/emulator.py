@@ -18,6 +18,9 @@ the wiring. These seams of moto are adjusted so it behaves like AWS (see docs/aw
   every receive, delete, visibility change and attribute read first deletes the queue's expired
   messages; `retention_scale` compresses retention (a factor on every queue's declared period)
   so tests can reach it without waiting minutes.
+- moto's interpreter cannot run the `states:startExecution` integration (it hands the `Input`
+  object to the SDK, which wants a string, and needs a `Name`); Step Functions starts the named
+  state machine with that input, under a generated name. Here it does (a handover).
 - moto's SQS never throttles. `patched_seams(sqs_faults=...)` fails chosen SQS calls of the state
   machine as SQS does when it refuses them (`RequestThrottled`, `KmsThrottled`, `OverLimit`), at
   the point where the interpreter calls SQS, so the task sees the error AWS reports.
@@ -97,6 +100,7 @@ class Recorder:
     throttles: int = 0
     sqs_faults: list[SqsFault] = field(default_factory=list)  # SQS calls the seam refused
     invokes: int = 0  # every invocation that reached the shim
+    handovers: list[str] = field(default_factory=list)  # executions started by an execution
     invoke_seconds: float = 0.0  # their total run time, pacing sleeps included
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -174,6 +178,9 @@ def patched_seams(
     from moto.sqs.models import SQSBackend
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_aws_sdk as aws_sdk,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_sfn,
     )
 
     recorder = Recorder()
@@ -284,6 +291,34 @@ def patched_seams(
                 raise sqs_error(code, resource.api_action)
         original_sdk_call(self, normalised_parameters=normalised_parameters, **rest)
 
+    sfn_task = state_task_service_sfn.StateTaskServiceSfn
+    original_sfn_call = sfn_task._eval_service_task
+
+    def sfn_call(
+        self: Any,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: Any,
+        state_credentials: Any,
+    ) -> None:
+        if self._get_boto_service_action() != "start_execution":
+            original_sfn_call(
+                self, env, resource_runtime_part, normalised_parameters, state_credentials
+            )
+            return
+        # As Step Functions does: the input object serialised, a name generated when none given.
+        given = normalised_parameters.get("Input", {})
+        started = boto3.client("stepfunctions").start_execution(
+            stateMachineArn=normalised_parameters["StateMachineArn"],
+            name=normalised_parameters.get("Name") or str(uuid.uuid4()),
+            input=given if isinstance(given, str) else json.dumps(given),
+        )
+        with recorder._lock:
+            recorder.handovers.append(started["executionArn"])
+        env.stack.append(
+            {"ExecutionArn": started["executionArn"], "StartDate": started["startDate"].isoformat()}
+        )
+
     original_invoke = LambdaSimpleBackend.invoke
     names = aws_sdk._SERVICE_ERROR_NAMES
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign,assignment]
@@ -293,6 +328,7 @@ def patched_seams(
     aws_sdk._SERVICE_ERROR_NAMES = {**names, "sqs": "Sqs"}  # Step Functions' spelling
     for name, original in retention_seams.items():
         setattr(SQSBackend, name, expiring(original))
+    sfn_task._eval_service_task = sfn_call  # type: ignore[method-assign]
     try:
         yield recorder
     finally:
@@ -303,6 +339,7 @@ def patched_seams(
         aws_sdk._SERVICE_ERROR_NAMES = names
         for name, original in retention_seams.items():
             setattr(SQSBackend, name, original)
+        sfn_task._eval_service_task = original_sfn_call  # type: ignore[method-assign]
 
 
 def sqs_error(code: str, action: str) -> Exception:

@@ -56,6 +56,10 @@ PAYLOAD_HEADROOM_BYTES = 32_768
 LEASE_MARGIN_SECONDS = 60
 # How every DynamoDB task of the dispatcher (the lease) retries DynamoDB's refusals: as SQS's.
 DYNAMODB_TASK_EVENTS_WORST = 2 + 3 * (SQS_RETRY_ATTEMPTS + 1)
+# Most executions one chain of handovers may run (an execution that ends with work left starts
+# its successor; a scheduled poll starts a new chain at 0): a guard against a chain that never
+# ends, far above what a backlog needs (1,000 x a 240 s budget is over 66 hours).
+HANDOVER_CHAIN_MAX = 1_000
 # Share of the 25,000-event history limit a STANDARD execution plans to use.
 HISTORY_BUDGET_SHARE = 0.8
 # STANDARD history events, worst cases, from the definition's longest paths (each state entered
@@ -63,8 +67,11 @@ HISTORY_BUDGET_SHARE = 0.8
 # tests/emulator/test_dispatcher.py checks a measured history against them.
 SQS_TASK_EVENTS_WORST = 2 + 3 * (SQS_RETRY_ATTEMPTS + 1)
 # per execution: the execution's own 2, Init, Probe, HasWork, Acquire, Hold, Lanes (Map events),
-# ReleaseLease, Done; Plan (a Lambda task) is added with its retries
-HISTORY_EVENTS_FIXED = 2 + 2 + SQS_TASK_EVENTS_WORST + 2 * DYNAMODB_TASK_EVENTS_WORST + 2 * 3 + 6
+# ReleaseLease, More, HandOver, Handover (a states:startExecution task, retried once), Done;
+# Plan (a Lambda task) is added with its retries
+HISTORY_EVENTS_FIXED = (
+    2 + 2 + 2 * SQS_TASK_EVENTS_WORST + 2 * DYNAMODB_TASK_EVENTS_WORST + 2 * 4 + 6 + (2 + 3 * 2)
+)
 # per lane: its Map iteration, ReleaseUnstarted, its last state (Drained, WindowClosed, ...)
 HISTORY_EVENTS_PER_LANE = 2 + SQS_TASK_EVENTS_WORST + 2
 # per lane round: Clock, Fits, One, Renew (the fence), Receive, AnyMessages, Batch (4 Map

@@ -159,7 +159,7 @@ class RetryConfig(Section):
 # not make is never retried: the next one is one poll interval away. Its execution's input.
 SCHEDULE_FLEXIBLE_WINDOW: Final = "OFF"
 SCHEDULE_RETRY_ATTEMPTS: Final = 0
-SCHEDULE_INPUT: Final = '{"trigger": "schedule"}'
+SCHEDULE_INPUT: Final = '{"trigger": "schedule", "chain": 0}'
 
 
 class DispatchConfig(Section):

@@ -176,6 +176,45 @@ def test_overlapping_pollers_over_a_backlog_longer_than_the_lease_never_hold_it_
         assert rec.max_starts_in_window(window) <= math.ceil(rate * window) + 1, window
 
 
+def test_an_execution_that_ends_with_work_left_hands_over_to_its_successor_at_once() -> None:
+    # GIVEN a backlog about three times what one execution starts (4/s for a 12 s window)
+    rate, lanes = 4.0, 2
+    raw = settings(
+        dispatch={
+            "max_concurrency": lanes,
+            "rate_per_second": rate,
+            "max_execution_seconds": 52,
+            "retry": {"max_delay_seconds": 1},
+        },
+        function={"timeout": 1},
+    )
+    work = keys(150)
+    with pipeline(raw, sleeping(0.05)) as (emu, rec):
+        upload(emu, work)
+        # WHEN the schedule fires once, and never again
+        first = emu.start_poller("tick")
+        deadline = time.monotonic() + 150
+        while emu.counts()["queue"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        arns = [first, *rec.handovers]
+        ends = [emu.wait(arn) for arn in arns]
+        spans = sorted(h for h in (emu.lanes_interval(arn) for arn in arns) if h is not None)
+        chains = [json.loads(e["input"])["chain"] for e in ends]
+    # THEN each execution that ended with work left started the next, and together they
+    # drained the queue at close to the configured rate, one holder at a time
+    assert [e["status"] for e in ends] == ["SUCCEEDED"] * len(arns)
+    assert chains == list(range(len(arns)))
+    assert len(spans) >= 3
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans
+    assert sorted(rec.keys()) == work
+    assert rec.max_in_flight() <= lanes
+    for window in (1.0, 3.0):
+        assert rec.max_starts_in_window(window) <= math.ceil(rate * window) + 1, window
+    achieved = rec.start_rate()
+    print(f"handover: {len(arns)} executions, {achieved:.2f}/s of {rate}/s")
+    assert achieved >= 0.85 * rate
+
+
 # --- 2. rate and 3. throughput --------------------------------------------------------------------
 
 

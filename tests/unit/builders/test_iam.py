@@ -261,6 +261,11 @@ def test_with_the_component_key_the_dispatcher_may_use_it_through_dynamodb_only(
     }
 
 
+def test_the_dispatcher_may_start_only_its_own_state_machine_to_hand_over() -> None:
+    (statement,) = dispatcher_policy(state_machine_arn=STATE_MACHINE)["Statement"][4:]
+    assert statement == allow("HandOver", ["states:StartExecution"], [STATE_MACHINE])
+
+
 def test_scheduler_may_only_start_the_dispatcher() -> None:
     assert iam.scheduler_policy(STATE_MACHINE) == doc(
         allow("StartPoller", ["states:StartExecution"], [STATE_MACHINE])

@@ -259,10 +259,35 @@ def test_the_lease_is_taken_checked_and_released_with_conditional_writes_on_one_
     assert renew["Catch"][0]["ErrorEquals"] == ["States.ALL"]
     assert renew["Next"] == "Receive"
     # released on the way out, whichever way; a release that finds the lease taken over is fine
-    for name, then in (("ReleaseLease", "Done"), ("ReleaseAfterError", "LanesFailed")):
+    for name, then in (("ReleaseLease", "More"), ("ReleaseAfterError", "LanesFailed")):
         release = states[name]
         assert release["Parameters"]["UpdateExpression"] == "REMOVE #holder, #expires"
         assert release["Parameters"]["ConditionExpression"] == "#holder = :me AND #fence = :fence"
         assert release["Next"] == then
         assert [c["Next"] for c in release["Catch"]] == [then]
     assert states["Lanes"]["Catch"][0]["Next"] == "ReleaseAfterError"
+
+
+def test_an_execution_that_ends_with_work_left_starts_its_successor_with_a_bounded_chain() -> None:
+    states = build()["States"]
+    assert states["Init"]["Parameters"]["chain.$"] == "$.chain"
+    assert states["More"]["Resource"] == "arn:aws:states:::aws-sdk:sqs:getQueueAttributes"
+    assert [c["Next"] for c in states["More"]["Catch"]] == ["Done"]
+    empty, spent = states["HandOver"]["Choices"]
+    assert empty == {"Variable": "$.more.visible", "StringEquals": "0", "Next": "Done"}
+    assert spent == {
+        "Variable": "$.chain",
+        "NumericGreaterThanEquals": 999,  # budget.HANDOVER_CHAIN_MAX - 1
+        "Next": "Done",
+    }
+    assert states["HandOver"]["Default"] == "Handover"
+    handover = states["Handover"]
+    assert handover["Resource"] == "arn:aws:states:::states:startExecution"
+    assert handover["Parameters"] == {
+        "StateMachineArn.$": "$$.StateMachine.Id",
+        "Input": {"trigger": "handover", "chain.$": "States.MathAdd($.chain, 1)"},
+    }
+    assert [c["Next"] for c in handover["Catch"]] == ["Done"]
+    # only after the lease was released on the normal path; never after a failure
+    assert states["ReleaseLease"]["Next"] == "More"
+    assert states["ReleaseAfterError"]["Next"] == "LanesFailed"

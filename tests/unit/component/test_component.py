@@ -15,6 +15,7 @@ QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/img-queue"
 DLQ_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/img-dlq"
 RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/img-s3-events"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:img-processor"
+STATE_MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:img-dispatcher"
 MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:img-dispatcher"
 
 
@@ -151,7 +152,9 @@ def test_dispatcher_role_may_invoke_only_this_function_and_touch_only_this_queue
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
+        "states:StartExecution",
     }
+    assert grants["states:StartExecution"] == [STATE_MACHINE_ARN]  # its own, for a handover
     wildcard = {a for a, res in grants.items() if res == ["*"]}
     assert all(a.startswith(("xray:", "logs:")) for a in wildcard)
 

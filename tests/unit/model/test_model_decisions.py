@@ -236,7 +236,7 @@ def test_poll_schedule(minutes: int, expression: str, max_age: int) -> None:
 
 def test_poll_schedule_starts_on_time_and_never_retries() -> None:
     assert (SCHEDULE_FLEXIBLE_WINDOW, SCHEDULE_RETRY_ATTEMPTS) == ("OFF", 0)
-    assert SCHEDULE_INPUT == '{"trigger": "schedule"}'
+    assert SCHEDULE_INPUT == '{"trigger": "schedule", "chain": 0}'
 
 
 @pytest.mark.parametrize(
