@@ -20,7 +20,10 @@ the wiring. These seams of moto are adjusted so it behaves like AWS (see docs/aw
   so tests can reach it without waiting minutes.
 - moto's interpreter cannot run the `states:startExecution` integration (it hands the `Input`
   object to the SDK, which wants a string, and needs a `Name`); Step Functions starts the named
-  state machine with that input, under a generated name. Here it does (a handover).
+  state machine with that input, under a generated name. Here it does (a handover), unless
+  `handover=False`: then the call succeeds and starts nothing, as if the successor were lost
+  (the design tolerates it: the schedule carries on), so a test can drive one execution at a
+  time.
 - moto's SQS never throttles. `patched_seams(sqs_faults=...)` fails chosen SQS calls of the state
   machine as SQS does when it refuses them (`RequestThrottled`, `KmsThrottled`, `OverLimit`), at
   the point where the interpreter calls SQS, so the task sees the error AWS reports.
@@ -166,6 +169,7 @@ def patched_seams(
     throttle: Callable[[dict[str, Any]], bool] | None = None,
     sqs_faults: SqsFaults | None = None,
     retention_scale: float = 1.0,
+    handover: bool = True,
 ) -> Iterator[Recorder]:
     """Route moto's Lambda invokes through the shim to `handler`, and apply input transformers
     to S3 events. `throttle(payload)` true answers that invoke as Lambda does when the function
@@ -305,6 +309,9 @@ def patched_seams(
             original_sfn_call(
                 self, env, resource_runtime_part, normalised_parameters, state_credentials
             )
+            return
+        if not handover:
+            env.stack.append({"ExecutionArn": "not-started", "StartDate": "1970-01-01T00:00:00"})
             return
         # As Step Functions does: the input object serialised, a name generated when none given.
         given = normalised_parameters.get("Input", {})
