@@ -114,16 +114,22 @@ def run(regime: Regime, sustained: bool) -> list[str]:
             while emu.counts()["queue"] and len(arns) < 40:
                 arns.append(emu.start_poller(f"tick-{next(RUNS)}"))
                 time.sleep(POLL_SECONDS)
-            for arn in arns:
-                emu.wait(arn, timeout=200)
-            executions = sum(emu.lanes_interval(arn) is not None for arn in arns)
+            done: list[str] = []
+            while pending := [a for a in [*arns, *rec.handovers] if a not in done]:
+                for arn in pending:
+                    emu.wait(arn, timeout=200)
+                    done.append(arn)
+            spans = sorted(s for s in (emu.lanes_interval(a) for a in done) if s is not None)
         else:
-            emu.wait(emu.start_poller(f"run-{next(RUNS)}"), timeout=600)
-            executions = 1
-    return row(regime, rec, executions, sustained)
+            arn = emu.start_poller(f"run-{next(RUNS)}")
+            emu.wait(arn, timeout=600)
+            spans = [s for s in [emu.lanes_interval(arn)] if s is not None]
+    return row(regime, rec, spans, sustained)
 
 
-def row(regime: Regime, rec: Recorder, executions: int, sustained: bool) -> list[str]:
+def row(
+    regime: Regime, rec: Recorder, spans: list[tuple[float, float]], sustained: bool
+) -> list[str]:
     rate = rec.start_rate()
     bound = (
         [f"{rec.max_starts_in_window(w)} / {math.ceil(regime.rate * w) + 1}" for w in (1.0, 3.0)]
@@ -131,10 +137,14 @@ def row(regime: Regime, rec: Recorder, executions: int, sustained: bool) -> list
         else ["-", "-"]
     )
     label = regime.label + (", sustained (3 pollers)" if sustained else "")
+    gaps = [b[0] - a[1] for a, b in itertools.pairwise(spans)]
+    holders = sum(1 for a, b in itertools.pairwise(spans) if b[0] < a[1])
     return [
         label,
         str(len(rec.invocations)),
-        str(executions),
+        str(len(spans)),
+        f"{sum(gaps) / len(gaps):.2f}" if gaps else "-",
+        str(holders),
         f"{rate:.2f}",
         f"{regime.target:.2f}",
         f"{100 * rate / regime.target:.0f} %",
@@ -147,6 +157,8 @@ HEADER = [
     "regime",
     "starts",
     "executions",
+    "mean gap s",
+    "overlaps",
     "achieved/s",
     "min(R, K/d)",
     "share",
