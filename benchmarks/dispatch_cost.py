@@ -269,6 +269,7 @@ def main() -> None:
             "0.200",
             "0",
             "0",
+            "0",
             money(0),
             money(esm.sqs),
             money(0),
