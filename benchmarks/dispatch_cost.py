@@ -90,15 +90,23 @@ def measure(
         for i in range(objects):
             s3.put_object(Bucket=emu.bucket, Key=f"in/{i:06d}.jpg", Body=b"x")
         usage, busy = pricing.Usage(objects=objects), None
+        runs: list[str] = []
         while emu.counts()["queue"]:
             first = emu.start_poller(f"run-{next(RUNS)}")
+            runs.append(first)
             if busy is None:  # the next tick of the schedule, while the first one runs
                 time.sleep(1)
                 second = emu.start_poller(f"busy-{next(RUNS)}")
                 emu.wait(second)
                 busy = emu.usage(second)
             emu.wait(first, timeout=900)
-            usage += emu.usage(first)
+            # and every successor it handed over to, until the chain ended
+            while pending := [a for a in recorder.handovers if a not in runs]:
+                for arn in pending:
+                    emu.wait(arn, timeout=900)
+                    runs.append(arn)
+        for arn in runs:
+            usage += emu.usage(arn)
     starts = recorder.starts()
     usage.extra_invocations = recorder.invokes - len(recorder.invocations)
     usage.pacing_gb_seconds = recorder.pacing_seconds() * FUNCTION_MEMORY_GB
@@ -192,10 +200,11 @@ def main() -> None:
         "transitions/obj",
         "exec-s/obj",
         "SQS req/obj",
+        "DynamoDB req/obj",
         "extra invokes/obj",
         "pacing GB-s/obj",
         "Step Functions",
-        "SQS",
+        "SQS+DynamoDB",
         "Lambda pacing",
         "triggers",
         "logs",
@@ -212,6 +221,7 @@ def main() -> None:
                 f"{u.per_object('transitions'):.2f}",
                 f"{u.per_object('billed_seconds'):.3f}",
                 f"{(u.sqs_requests + u.fifo_requests) / u.objects:.3f}",
+                f"{u.per_object('dynamodb_requests'):.3f}",
                 f"{u.per_object('extra_invocations'):.3f}",
                 f"{u.per_object('pacing_gb_seconds'):.3f}",
                 money(c.step_functions),
@@ -257,6 +267,7 @@ def main() -> None:
             "0",
             "0",
             "0.200",
+            "0",
             "0",
             "0",
             money(0),

@@ -213,14 +213,19 @@ def dispatcher_policy(
     *,
     queue_arn: str,
     dlq_arn: str,
-    lease_queue_arn: str,
+    table_arn: str,
     function_arn: str,
     queue_kms_key_arn: str | None,
     tracing: bool,
     logging: bool,
+    table_kms_key_arn: str | None = None,
+    state_machine_arn: str | None = None,
 ) -> Doc:
     """The dispatcher may probe, receive from and delete on its queue, park malformed messages in
-    the DLQ, take and release its lease, and invoke its function (any version or alias of it)."""
+    the DLQ, take, check and release its lease (conditional writes on its own table), and invoke
+    its function (any version or alias of it), and hand over to a successor execution of its own
+    state machine (`state_machine_arn`). With `table_kms_key_arn` (the component's key encrypts
+    the table) it may use that key through DynamoDB only."""
     statements = [
         _allow(
             "DrainQueue",
@@ -233,16 +238,21 @@ def dispatcher_policy(
             [queue_arn],
         ),
         _allow("ParkMalformedMessages", ["sqs:SendMessage"], [dlq_arn]),
-        _allow(
-            "HoldLease",
-            ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
-            [lease_queue_arn],
-        ),
+        _allow("HoldLease", DISPATCH_TABLE_ACTIONS, [table_arn]),
         _allow("InvokeFunction", ["lambda:InvokeFunction"], [function_arn, f"{function_arn}:*"]),
     ]
+    if state_machine_arn:
+        statements.append(_allow("HandOver", ["states:StartExecution"], [state_machine_arn]))
     if queue_kms_key_arn:
         statements.append(
             _allow("QueueKey", ["kms:Decrypt", "kms:GenerateDataKey"], [queue_kms_key_arn])
+        )
+    if table_kms_key_arn:
+        statements.append(
+            {
+                **_allow("TableKey", TABLE_KEY_ACTIONS, [table_kms_key_arn]),
+                "Condition": {"StringLike": {"kms:ViaService": "dynamodb.*.amazonaws.com"}},
+            }
         )
     if tracing:
         statements.append(_allow("Tracing", XRAY_ACTIONS, ["*"]))
@@ -310,6 +320,26 @@ LAMBDA_ENVIRONMENT_KEY_ACTIONS = [
     "kms:DescribeKey",
 ]
 FIREHOSE_STREAM_KEY_ACTIONS = ["kms:CreateGrant", "kms:DescribeKey"]
+# The dispatcher's lease: item writes on its own table (the optimized integrations it uses).
+DISPATCH_TABLE_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+]
+# What a principal needs on the customer managed key of a DynamoDB table it reads and writes, and
+# what DynamoDB needs to set the table up ("How Amazon DynamoDB uses AWS KMS": Encrypt, Decrypt,
+# ReEncrypt*, GenerateDataKey*, DescribeKey, CreateGrant), spelled out for a symmetric key.
+TABLE_KEY_ACTIONS = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:DescribeKey",
+    "kms:CreateGrant",
+]
 # CloudWatch Logs' documented needs (Encrypt*, Decrypt*, ReEncrypt*, GenerateDataKey*, Describe*),
 # spelled out for a symmetric key.
 LOGS_KEY_ACTIONS = [
@@ -371,12 +401,13 @@ def kms_key_policy(
 
     The account administers the key; this processor's roles (`role_arns`, matched by
     `aws:PrincipalArn`, so the policy needs no role to exist yet, and their own policies must
-    grant the use too) use it for the queues and the function's environment; EventBridge (from
-    this account) encrypts what it delivers to the queue and the rule DLQ; CloudWatch Logs may use
-    it only for this processor's log groups (encryption context condition); with
-    `lambda_environment` and `firehose_stream`, whoever deploys may have Lambda and Firehose use
-    it (their grants); with `alarm_topic`, CloudWatch (alarms of this account) may publish to
-    the encrypted alarm topic.
+    grant the use too) use it for the queues and the function's environment; principals of the
+    account whose IAM policies allow it may use it through DynamoDB (the dispatch table: the
+    dispatcher role, the deployer creating it); EventBridge (from this account) encrypts what it
+    delivers to the queue and the rule DLQ; CloudWatch Logs may use it only for this processor's
+    log groups (encryption context condition); with `lambda_environment` and `firehose_stream`,
+    whoever deploys may have Lambda and Firehose use it (their grants); with `alarm_topic`,
+    CloudWatch (alarms of this account) may publish to the encrypted alarm topic.
     """
     services = [
         *(
@@ -424,6 +455,21 @@ def kms_key_policy(
             "Action": QUEUE_KEY_ACTIONS,
             "Resource": "*",
             "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arns}},
+        },
+        {
+            # IAM decides who may use the key through DynamoDB (the dispatcher role, the
+            # deployer creating the table); nothing may use it through DynamoDB from elsewhere.
+            "Sid": "AccountUsesTheKeyThroughDynamoDb",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+            "Action": TABLE_KEY_ACTIONS,
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"dynamodb.{region}.amazonaws.com",
+                    "kms:CallerAccount": account_id,
+                }
+            },
         },
         {
             "Sid": "EventBridgeDeliversToEncryptedQueues",

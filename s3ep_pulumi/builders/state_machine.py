@@ -2,15 +2,17 @@
 
 One execution (started by the schedule) does:
 
-    Init -> Probe (queue empty? -> Idle) -> Offer + Take the lease (held? -> Busy)
-         -> Plan (each lane's first receive report) -> Lanes: a Map of `max_concurrency` lanes
-         -> Release the lease
+    Init -> Probe (queue empty? -> Idle) -> Plan (each lane's first receive report, and the
+         clock) -> Acquire the lease (held by another? -> Busy) -> Lanes: a Map of
+         `max_concurrency` lanes -> Release the lease
 
 Each lane is a worker that invokes one message at a time, so at most `max_concurrency`
-invocations are ever in flight; the lease (one FIFO message group) keeps a second execution
-from running lanes at the same time. A lane loops:
+invocations are ever in flight; the lease (one DynamoDB item, taken with a conditional write,
+with a fencing counter) keeps a second execution from running lanes at the same time. A lane
+loops:
 
-    Clock + Fits (what it can still start?) -> Receive (1, 2, 4, ... up to batch_size)
+    Clock + Fits (what it can still start?) -> Renew (is the lease still ours?)
+        -> Receive (1, 2, 4, ... up to batch_size)
         -> Batch (a Map, one message at a time) -> DeleteSucceeded -> NextRound?
 
 and each message goes:
@@ -27,7 +29,8 @@ after `failed_retry_delay_seconds`, and the queue's redrive policy moves it to t
 before the start window closes (the shim's receive report), because every receive counts
 towards the DLQ. Every SQS call retries SQS's refusals; one that still fails ends only its own
 message's path (`Left`: the message is visible again after its visibility timeout) or its lane
-(`SqsFailed`), never the Map. Only JSONPath is used (JSONata needs a JVM in the emulator).
+(`SqsFailed`), never the Map. Only JSONPath is used (moto does not evaluate JSONata), so the
+lease's clock comes from the shim's Plan answer (docs/dispatch.md, "The lease").
 """
 
 from __future__ import annotations
@@ -61,7 +64,22 @@ TRANSIENT_SQS_ERRORS = [
     "Sqs.SqsException",
     "States.Timeout",
 ]
-LEASE_GROUP = "s3ep-lease"
+# What DynamoDB answers when it refuses a write for now, as the optimized integration names its
+# errors (`DynamoDB.<Code>`, docs/aws-semantics.md F12); a task timeout.
+TRANSIENT_DYNAMODB_ERRORS = [
+    "DynamoDB.ProvisionedThroughputExceededException",
+    "DynamoDB.RequestLimitExceeded",
+    "DynamoDB.ThrottlingException",
+    "DynamoDB.InternalServerErrorException",
+    "DynamoDB.TransactionConflictException",
+    "States.Timeout",
+]
+# A conditional write whose condition did not hold (D1).
+CONDITION_FAILED = ["DynamoDB.ConditionalCheckFailedException"]
+# The lease's item, and the names of its attributes (ExpressionAttributeNames, so no attribute
+# name can collide with a DynamoDB reserved word).
+LEASE_KEY = {"pk": {"S": "lease"}}
+LEASE_NAMES = {"#holder": "holder", "#expires": "expires", "#fence": "fence", "#renewed": "renewed"}
 CATCH_ALL = ["States.ALL"]
 
 
@@ -71,7 +89,7 @@ class DispatcherTargets:
 
     queue_url: str
     dlq_url: str
-    lease_url: str
+    table_name: str
     function_arn: str
 
 
@@ -109,6 +127,52 @@ def _sqs(
         **({"Catch": catch} if failed else {}),
         **fields,
     }
+
+
+def _lease(
+    action: str,
+    update: str,
+    condition: str,
+    values: dict[str, Any],
+    *,
+    table: str,
+    lost: str,
+    lost_on: list[str] = CONDITION_FAILED,
+    returns: str | None = None,
+    **fields: Any,
+) -> State:
+    """A conditional `dynamodb:<action>` on the lease item, retried on DynamoDB's refusals like an
+    SQS task. A failed condition (or any of `lost_on`) goes to `lost` (with `$.lease_error`)."""
+    return {
+        "Type": "Task",
+        "Resource": f"arn:aws:states:::dynamodb:{action}",
+        "Parameters": {
+            "TableName": table,
+            "Key": LEASE_KEY,
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {
+                k: v for k, v in LEASE_NAMES.items() if k in update or k in condition
+            },
+            "ExpressionAttributeValues": values,
+            **({"ReturnValues": returns} if returns else {}),
+        },
+        "Retry": [
+            _retry(
+                TRANSIENT_DYNAMODB_ERRORS,
+                budget.SQS_RETRY_ATTEMPTS,
+                budget.SQS_RETRY_INTERVAL_SECONDS,
+                budget.SQS_RETRY_BACKOFF_RATE,
+                budget.SQS_RETRY_MAX_DELAY_SECONDS,
+            )
+        ],
+        "Catch": [{"ErrorEquals": lost_on, "ResultPath": "$.lease_error", "Next": lost}],
+        **fields,
+    }
+
+
+# ExpressionAttributeValues naming this execution's lease (`$.lease`: holder and fence).
+MINE = {":me": {"S.$": "$.lease.holder"}, ":fence": {"N.$": "$.lease.fence"}}
 
 
 def _receive(
@@ -280,8 +344,8 @@ def _control(args: S3EventProcessorArgs) -> dict[str, Any]:
 
 
 def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, State]:
-    """States of one lane: receive what it can still start, invoke it message by message,
-    delete the successes, repeat."""
+    """States of one lane: check the lease is still this execution's, receive what it can still
+    start, invoke it message by message, delete the successes, repeat."""
     d = args.dispatch
     rounds = args.budget.lane_rounds
     next_round: list[State] = [
@@ -315,7 +379,7 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
                 {
                     "Variable": "$.clock.now",
                     "StringLessThanEqualsPath": "$.clock.limit",
-                    "Next": "Receive",
+                    "Next": "Renew",
                 },
                 {
                     "Variable": "$.clock.now",
@@ -325,7 +389,22 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
             ],
             "Default": "WindowClosed",
         },
-        "One": {"Type": "Pass", "Result": 1, "ResultPath": "$.take", "Next": "Receive"},
+        "One": {"Type": "Pass", "Result": 1, "ResultPath": "$.take", "Next": "Renew"},
+        "Renew": _lease(
+            "updateItem",
+            "SET #renewed = :at",
+            "#holder = :me AND #fence = :fence",
+            {**MINE, ":at": {"S.$": "$$.State.EnteredTime"}},
+            table=t.table_name,
+            lost="LeaseLost",
+            lost_on=CATCH_ALL,
+            Comment=(
+                "The fence: before each receive, the lease must still be this execution's. A "
+                "lane whose lease was taken over (it outlived it) holds nothing here and ends."
+            ),
+            ResultPath=None,
+            Next="Receive",
+        ),
         **_receive(
             "Receive",
             "AnyMessages",
@@ -368,6 +447,7 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
             "Parameters": {
                 "lane.$": "$.lane",
                 "started.$": "$.started",
+                "lease.$": "$.lease",
                 "round.$": "States.MathAdd($.round, 1)",
                 "take.$": "States.ArrayGetItem($.ramp, $.take)",
                 "ramp.$": "$.ramp",
@@ -416,6 +496,7 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
         "Drained": _lane_end("drained"),
         "WindowClosed": _lane_end("window closed"),
         "SqsFailed": _lane_end("sqs failed"),
+        "LeaseLost": _lane_end("lease lost"),
         **({"RoundsSpent": _lane_end("rounds spent")} if rounds is not None else {}),
     }
 
@@ -425,23 +506,37 @@ def _lane_end(reason: str) -> State:
     return {"Type": "Pass", "Parameters": {"lane.$": "$.lane", "ended": reason}, "End": True}
 
 
+def _release(t: DispatcherTargets, then: str, **fields: Any) -> State:
+    """Free the lease if this execution still holds it, then go to `then` either way."""
+    return _lease(
+        "updateItem",
+        "REMOVE #holder, #expires",
+        "#holder = :me AND #fence = :fence",
+        MINE,
+        table=t.table_name,
+        lost=then,
+        ResultPath=None,
+        Next=then,
+        **fields,
+    )
+
+
 def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[str, Any]:
     """The whole state machine definition for these settings and targets."""
-    d = args.dispatch
-    lease = {"QueueUrl": targets.lease_url}
+    d, b = args.dispatch, args.budget
     lanes = _lane_states(args, targets)
     rate = f", at most {d.rate_per_second:g} starts/s" if d.rate_per_second else ""
     return {
         "Comment": (
             f"s3ep dispatcher: {d.max_concurrency} lanes drain the queue into the function, at "
             f"most {d.max_concurrency} in flight{rate}; "
-            f"starts for {args.budget.start_window_seconds} s."
+            f"starts for {b.start_window_seconds} s."
         ),
         "StartAt": "Init",
         "States": {
             "Init": {
                 "Type": "Pass",
-                "Parameters": {"started.$": "$$.State.EnteredTime"},
+                "Parameters": {"started.$": "$$.State.EnteredTime", "chain.$": "$.chain"},
                 "Next": "Probe",
             },
             "Probe": _sqs(
@@ -455,63 +550,65 @@ def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[s
             "HasWork": {
                 "Type": "Choice",
                 "Choices": [{"Variable": "$.probe.visible", "StringEquals": "0", "Next": "Idle"}],
-                "Default": "Offer",
-            },
-            "Offer": _sqs(
-                "sendMessage",
-                {
-                    **lease,
-                    "MessageBody": "lease",
-                    "MessageGroupId": LEASE_GROUP,
-                    "MessageDeduplicationId.$": "$$.Execution.Name",
-                },
-                Comment="Make sure a lease token exists (one per execution, deduplicated).",
-                ResultPath=None,
-                Next="Take",
-            ),
-            **_receive(
-                "Take",
-                "Leased",
-                {
-                    **lease,
-                    "MaxNumberOfMessages": 1,
-                    "VisibilityTimeout": args.budget.lease_seconds,
-                    "WaitTimeSeconds": 0,
-                },
-                into="lease",
-                found="Hold",
-                empty="Busy",
-                comment=(
-                    "A FIFO group hands out nothing while one of its messages is in flight: "
-                    "receiving a token means no other execution holds the lease."
-                ),
-            ),
-            "Hold": {
-                "Type": "Pass",
-                "Parameters": {
-                    "started.$": "$.started",
-                    "token.$": "$.lease.messages.Messages[0]",
-                },
-                "Next": "Plan",
+                "Default": "Plan",
             },
             "Plan": {
                 "Type": "Task",
                 "Comment": (
                     "Each lane's first receive report, assuming every handler runs its whole "
-                    "timeout; the lanes refine it as handlers return. The handler is not called."
+                    "timeout (the lanes refine it as handlers return), and the clock the lease "
+                    "needs: Step Functions has no arithmetic on times. The handler is not called."
                 ),
                 "Resource": "arn:aws:states:::lambda:invoke",
                 "Parameters": {
                     "FunctionName": targets.function_arn,
-                    "Payload": {"s3ep": {**_control(args), "plan": args.function.timeout}},
+                    "Payload": {
+                        "s3ep": {
+                            **_control(args),
+                            "plan": args.function.timeout,
+                            "lease": b.lease_seconds,
+                        }
+                    },
                 },
-                "TimeoutSeconds": args.budget.invoke_task_timeout_seconds,
-                "ResultSelector": {"lanes.$": "$.Payload.lanes"},
+                "TimeoutSeconds": b.invoke_task_timeout_seconds,
+                "ResultSelector": {"lanes.$": "$.Payload.lanes", "clock.$": "$.Payload.clock"},
                 "ResultPath": "$.plan",
                 "Retry": [_lambda_retry(args)],
                 "Catch": [
-                    {"ErrorEquals": CATCH_ALL, "ResultPath": "$.error", "Next": "ReleaseAfterError"}
+                    {"ErrorEquals": CATCH_ALL, "ResultPath": "$.error", "Next": "LanesFailed"}
                 ],
+                "Next": "Acquire",
+            },
+            "Acquire": _lease(
+                "updateItem",
+                "SET #holder = :me, #expires = :expires ADD #fence :one",
+                "attribute_not_exists(#holder) OR #expires < :now",
+                {
+                    ":me": {"S.$": "$$.Execution.Id"},
+                    ":expires": {"N.$": "$.plan.clock.expires"},
+                    ":now": {"N.$": "$.plan.clock.now"},
+                    ":one": {"N": "1"},
+                },
+                table=targets.table_name,
+                lost="Busy",
+                returns="UPDATED_NEW",
+                Comment=(
+                    "The lease is free, or its holder's time ran out (it died): take it for "
+                    "this execution's whole budget and a margin. The fence grows with every "
+                    "holder, so a holder that was taken over can tell."
+                ),
+                ResultSelector={"fence.$": "$.Attributes.fence.N"},
+                ResultPath="$.lease",
+                Next="Hold",
+            ),
+            "Hold": {
+                "Type": "Pass",
+                "Parameters": {
+                    "started.$": "$.started",
+                    "chain.$": "$.chain",
+                    "plan.$": "$.plan",
+                    "lease": {"holder.$": "$$.Execution.Id", "fence.$": "$.lease.fence"},
+                },
                 "Next": "Lanes",
             },
             "Lanes": {
@@ -522,6 +619,7 @@ def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[s
                     "lane.$": "$$.Map.Item.Value.lane",
                     "report.$": "$$.Map.Item.Value.report",
                     "started.$": "$.started",
+                    "lease.$": "$.lease",
                     "round": 0,
                     "take": 1,
                     "ramp": d.receive_ramp(),
@@ -541,18 +639,58 @@ def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[s
                 ],
                 "Next": "ReleaseLease",
             },
-            "ReleaseLease": _sqs(
-                "deleteMessage",
-                {**lease, "ReceiptHandle.$": "$.token.ReceiptHandle"},
-                ResultPath=None,
-                Next="Done",
+            "ReleaseLease": _release(
+                targets,
+                "More",
+                Comment="Free the lease (if it is still ours); the fence is kept, never reset.",
             ),
-            "ReleaseAfterError": _sqs(
-                "deleteMessage",
-                {**lease, "ReceiptHandle.$": "$.token.ReceiptHandle"},
-                ResultPath=None,
-                Next="LanesFailed",
+            "More": _sqs(
+                "getQueueAttributes",
+                {"QueueUrl": targets.queue_url, "AttributeNames": ["ApproximateNumberOfMessages"]},
+                failed="Done",
+                Comment="Work left? Then the next execution starts now, not at the next tick.",
+                ResultSelector={"visible.$": "$.Attributes.ApproximateNumberOfMessages"},
+                ResultPath="$.more",
+                Next="HandOver",
             ),
+            "HandOver": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$.more.visible", "StringEquals": "0", "Next": "Done"},
+                    {
+                        "Variable": "$.chain",
+                        "NumericGreaterThanEquals": budget.HANDOVER_CHAIN_MAX - 1,
+                        "Next": "Done",
+                    },
+                ],
+                "Default": "Handover",
+            },
+            "Handover": {
+                "Type": "Task",
+                "Comment": (
+                    "Start the successor (fire and forget); it acquires the lease like any "
+                    "poll. If it cannot be started, the schedule carries on."
+                ),
+                "Resource": "arn:aws:states:::states:startExecution",
+                "Parameters": {
+                    "StateMachineArn.$": "$$.StateMachine.Id",
+                    "Input": {"trigger": "handover", "chain.$": "States.MathAdd($.chain, 1)"},
+                },
+                "Retry": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "IntervalSeconds": 1,
+                        "MaxAttempts": 1,
+                        "JitterStrategy": "FULL",
+                    }
+                ],
+                "Catch": [
+                    {"ErrorEquals": CATCH_ALL, "ResultPath": "$.handover_error", "Next": "Done"}
+                ],
+                "ResultPath": None,
+                "Next": "Done",
+            },
+            "ReleaseAfterError": _release(targets, "LanesFailed"),
             "LanesFailed": {
                 "Type": "Fail",
                 "Error": "s3ep.LanesFailed",

@@ -1,5 +1,5 @@
-"""The Step Functions dispatcher that drains the queue into the function, and the schedule that
-starts a poller every poll interval."""
+"""The Step Functions dispatcher that drains the queue into the function, its lease table, and
+the schedule that starts a poller every poll interval."""
 
 from __future__ import annotations
 
@@ -29,6 +29,31 @@ class Dispatcher:
     state_machine: aws.sfn.StateMachine
     role: GrantedRole
     log_group: aws.cloudwatch.LogGroup
+    table: aws.dynamodb.Table
+
+
+def dispatch_table(
+    ctx: Context, args: S3EventProcessorArgs, encryption: Encryption
+) -> aws.dynamodb.Table:
+    """`f"{name}-dispatch"`: the dispatcher's lease (one item, conditional writes). On demand, so
+    an idle processor costs nothing; point-in-time recovery on; encrypted with the component's
+    key when there is one, else with an AWS owned key."""
+    key = encryption.processor_key_arn
+    return aws.dynamodb.Table(
+        f"{ctx.name}-dispatch",
+        name=args.names.dispatch_table,
+        billing_mode="PAY_PER_REQUEST",
+        hash_key="pk",
+        attributes=[aws.dynamodb.TableAttributeArgs(name="pk", type="S")],
+        point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+        server_side_encryption=(
+            aws.dynamodb.TableServerSideEncryptionArgs(enabled=True, kms_key_arn=key)
+            if key is not None
+            else None
+        ),
+        tags=ctx.tags,
+        opts=ctx.opts(depends_on=encryption.ready),
+    )
 
 
 def dispatcher(
@@ -39,6 +64,8 @@ def dispatcher(
     encryption: Encryption,
 ) -> Dispatcher:
     d, n = args.dispatch, args.names
+    table = dispatch_table(ctx, args, encryption)
+    table_key = encryption.processor_key_arn if encryption.processor_key_arn is not None else ""
     state_machine_arn = ctx.arn("states", f"stateMachine:{n.state_machine}")
     log_group = aws.cloudwatch.LogGroup(
         f"{ctx.name}-dispatcher-logs",
@@ -53,20 +80,24 @@ def dispatcher(
         n.dispatcher_role,
         json_doc(iam.states_assume_role, ctx.account, state_machine_arn),
         json_doc(
-            lambda queue, dlq, lease, fn, key: iam.dispatcher_policy(
+            lambda queue, dlq, lease, fn, qkey, tkey, machine: iam.dispatcher_policy(
                 queue_arn=queue,
                 dlq_arn=dlq,
-                lease_queue_arn=lease,
+                table_arn=lease,
                 function_arn=fn,
-                queue_kms_key_arn=key,
+                queue_kms_key_arn=qkey,
                 tracing=d.tracing,
                 logging=d.logging_enabled,
+                table_kms_key_arn=tkey or None,
+                state_machine_arn=machine,
             ),
             queues.queue.arn,
             queues.dlq.arn,
-            queues.lease.arn,
+            table.arn,
             function.arn,
             queues.key_arn,
+            table_key,
+            state_machine_arn,
         ),
     )
     machine = aws.sfn.StateMachine(
@@ -75,13 +106,13 @@ def dispatcher(
         type=d.workflow_type,
         role_arn=role.arn,
         definition=pulumi.Output.all(
-            queues.queue.url, queues.dlq.url, queues.lease.url, function.invoke_arn
+            queues.queue.url, queues.dlq.url, table.name, function.invoke_arn
         ).apply(
             lambda v: json.dumps(
                 definition(
                     args,
                     DispatcherTargets(
-                        queue_url=v[0], dlq_url=v[1], lease_url=v[2], function_arn=v[3]
+                        queue_url=v[0], dlq_url=v[1], table_name=v[2], function_arn=v[3]
                     ),
                 ),
                 indent=2,
@@ -121,4 +152,4 @@ def dispatcher(
         ),
         opts=ctx.opts(depends_on=scheduler_role.ready),
     )
-    return Dispatcher(state_machine=machine, role=role, log_group=log_group)
+    return Dispatcher(state_machine=machine, role=role, log_group=log_group, table=table)

@@ -1,5 +1,5 @@
-"""The queue between EventBridge and the dispatcher, its DLQ, the rule's DLQ and the
-dispatcher's lease queue, all encrypted alike."""
+"""The queue between EventBridge and the dispatcher, its DLQ and the rule's DLQ, all encrypted
+alike."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ class Queues:
     queue: aws.sqs.Queue
     dlq: aws.sqs.Queue
     rule_dlq: aws.sqs.Queue
-    lease: aws.sqs.Queue
     encryption: dict[str, Any]  # every queue's encryption settings, the function's DLQ's too
     key_arn: pulumi.Input[str] | None = None  # their customer key; None: SQS-managed encryption
 
@@ -94,24 +93,10 @@ def queues(ctx: Context, args: S3EventProcessorArgs, encryption: Encryption) -> 
         opts=ctx.opts(),
         **enc,
     )
-    # The dispatcher's lease: a FIFO group releases none of its messages while one is in
-    # flight, so the execution holding a token is the only one running lanes.
-    lease = aws.sqs.Queue(
-        f"{ctx.name}-lease",
-        name=n.lease_queue,
-        fifo_queue=True,
-        message_retention_seconds=args.budget.lease_queue_retention_seconds,
-        visibility_timeout_seconds=args.budget.lease_seconds,
-        tags=resources.lease_queue_tags(ctx.tags),
-        opts=ctx.opts(),
-        **enc,
-    )
-    tls_only_policy(ctx, "lease", lease)
     return Queues(
         queue=queue,
         dlq=dlq,
         rule_dlq=rule_dlq,
-        lease=lease,
         encryption=enc,
         key_arn=enc.get("kms_master_key_id"),
     )

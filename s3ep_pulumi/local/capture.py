@@ -22,6 +22,7 @@ PARTITION = "aws"
 # type token -> (ARN resource part built from the physical name, service)
 _ARN_SHAPES: dict[str, tuple[str, str]] = {
     "aws:sqs/queue:Queue": ("sqs", "{name}"),
+    "aws:dynamodb/table:Table": ("dynamodb", "table/{name}"),
     "aws:lambda/function:Function": ("lambda", "function:{name}"),
     "aws:sfn/stateMachine:StateMachine": ("states", "stateMachine:{name}"),
     "aws:cloudwatch/eventRule:EventRule": ("events", "rule/{name}"),

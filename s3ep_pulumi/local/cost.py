@@ -24,6 +24,9 @@ EXPRESS_BILLING_STEP_SECONDS = 0.1  # duration rounded up to 100 ms
 # https://aws.amazon.com/sqs/pricing/
 SQS_STANDARD_PER_REQUEST = 0.40 / 1_000_000
 SQS_FIFO_PER_REQUEST = 0.50 / 1_000_000
+# https://aws.amazon.com/dynamodb/pricing/on-demand/ (write request units; a conditional write
+# whose condition fails is billed too)
+DYNAMODB_PER_WRITE = 0.625 / 1_000_000
 # https://aws.amazon.com/lambda/pricing/
 LAMBDA_PER_REQUEST = 0.20 / 1_000_000
 LAMBDA_ARM_PER_GB_SECOND = 0.0000133334
@@ -48,6 +51,7 @@ class Usage:
     billed_seconds: float = 0.0  # EXPRESS duration, each execution rounded up to 100 ms
     sqs_requests: int = 0
     fifo_requests: int = 0
+    dynamodb_requests: int = 0  # the lease's writes
     extra_invocations: int = 0  # invocations beyond one per object (deferrals, malformed)
     pacing_gb_seconds: float = 0.0  # Lambda time spent waiting for a start slot
     error_log_events: int = 0
@@ -73,7 +77,10 @@ def billed_seconds(seconds: float) -> float:
 
 
 def usage_from_history(
-    events: Iterable[Mapping[str, Any]], *, seconds: float, fifo_queue_urls: set[str]
+    events: Iterable[Mapping[str, Any]],
+    *,
+    seconds: float,
+    fifo_queue_urls: frozenset[str] | set[str] = frozenset(),
 ) -> Usage:
     """One execution's usage: transitions as Step Functions bills them (each state entered, and
     each retry, which shows as another TaskScheduled inside the same state), the SQS requests
@@ -98,6 +105,8 @@ def usage_from_history(
                     usage.sqs_requests += 1
                 action = str(details["resource"])
                 usage.sqs_by_action[action] = usage.sqs_by_action.get(action, 0) + 1
+            elif details["resourceType"] == "dynamodb":
+                usage.dynamodb_requests += 1
         if kind.endswith(ERROR_EVENTS):
             usage.error_log_events += 1
     return usage
@@ -136,7 +145,11 @@ def cost(
         )
 
     def sqs(u: Usage) -> float:
-        return u.sqs_requests * SQS_STANDARD_PER_REQUEST + u.fifo_requests * SQS_FIFO_PER_REQUEST
+        return (
+            u.sqs_requests * SQS_STANDARD_PER_REQUEST
+            + u.fifo_requests * SQS_FIFO_PER_REQUEST
+            + u.dynamodb_requests * DYNAMODB_PER_WRITE
+        )
 
     polls = triggers_per_object * MILLION
     poll_cost = polls * SCHEDULER_PER_INVOCATION

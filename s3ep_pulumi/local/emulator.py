@@ -15,6 +15,17 @@ the wiring. These seams of moto are adjusted so it behaves like AWS (see docs/aw
 - moto's Step Functions interpreter names the errors of `aws-sdk:sqs:*` tasks `sqs.<Name>Exception`;
   AWS names them `Sqs.<Name>Exception` (so a Retry on `Sqs.RequestThrottledException` matches).
   Here they get AWS's names.
+- moto never deletes a message whose retention ran out (and only half-receives it); SQS deletes
+  it, counted from when it was sent, in flight or not (docs/aws-semantics.md S4, note 2). Here
+  every receive, delete, visibility change and attribute read first deletes the queue's expired
+  messages; `retention_scale` compresses retention (a factor on every queue's declared period)
+  so tests can reach it without waiting minutes.
+- moto's interpreter cannot run the `states:startExecution` integration (it hands the `Input`
+  object to the SDK, which wants a string, and needs a `Name`); Step Functions starts the named
+  state machine with that input, under a generated name. Here it does (a handover), unless
+  `handover=False`: then the call succeeds and starts nothing, as if the successor were lost
+  (the design tolerates it: the schedule carries on), so a test can drive one execution at a
+  time.
 - moto's SQS never throttles. `patched_seams(sqs_faults=...)` fails chosen SQS calls of the state
   machine as SQS does when it refuses them (`RequestThrottled`, `KmsThrottled`, `OverLimit`), at
   the point where the interpreter calls SQS, so the task sees the error AWS reports.
@@ -94,6 +105,7 @@ class Recorder:
     throttles: int = 0
     sqs_faults: list[SqsFault] = field(default_factory=list)  # SQS calls the seam refused
     invokes: int = 0  # every invocation that reached the shim
+    handovers: list[str] = field(default_factory=list)  # executions started by an execution
     invoke_seconds: float = 0.0  # their total run time, pacing sleeps included
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -202,6 +214,8 @@ def patched_seams(
     handler: Handler | None = None,
     throttle: Callable[[dict[str, Any]], bool] | None = None,
     sqs_faults: SqsFaults | None = None,
+    retention_scale: float = 1.0,
+    handover: bool = True,
     *,
     invoker: Invoker | None = None,
 ) -> Iterator[Recorder]:
@@ -217,6 +231,9 @@ def patched_seams(
     from moto.sqs.models import SQSBackend
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_aws_sdk as aws_sdk,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_sfn,
     )
 
     if (handler is None) == (invoker is None):
@@ -257,7 +274,36 @@ def patched_seams(
         original_send(self, {"ingestion-time": now, **event}, True)  # type: ignore[typeddict-item]
 
     original_receive = SQSBackend.receive_message
-    receive_lock = threading.Lock()
+    receive_lock = threading.RLock()  # moto's receive reads attributes, which expire messages
+
+    def expire(backend: Any, queue_name: str) -> None:
+        # SQS deletes a message once its retention has run out, counted from when it was sent,
+        # even while it is in flight: gone for receives, deletes and visibility changes alike.
+        queue = backend.get_queue(queue_name)
+        kept_ms = float(queue.message_retention_period) * retention_scale * 1000
+        now_ms = time.time() * 1000
+        with receive_lock:
+            for message in [m for m in queue._messages if m.sent_timestamp + kept_ms <= now_ms]:
+                queue._messages.remove(message)
+                queue.pending_messages.discard(message)
+                queue.deleted_messages.update(message.all_receipt_handles)
+
+    def expiring(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, queue_name: str, *rest: Any, **kwargs: Any) -> Any:
+            expire(self, queue_name)
+            return original(self, queue_name, *rest, **kwargs)
+
+        return call
+
+    retention_seams = {
+        name: getattr(SQSBackend, name)
+        for name in (
+            "delete_message",
+            "change_message_visibility",
+            "change_message_visibility_batch",
+            "get_queue_attributes",
+        )
+    }
 
     def receive_message(
         self: Any,
@@ -271,6 +317,7 @@ def patched_seams(
         # outside the lock so other receivers are not held up.
         deadline = time.monotonic() + wait_seconds_timeout
         while True:
+            expire(self, queue_name)
             with receive_lock:
                 found = original_receive(
                     self, queue_name, count, 0, visibility_timeout, message_attribute_names
@@ -293,6 +340,37 @@ def patched_seams(
                 raise sqs_error(code, resource.api_action)
         original_sdk_call(self, normalised_parameters=normalised_parameters, **rest)
 
+    sfn_task = state_task_service_sfn.StateTaskServiceSfn
+    original_sfn_call = sfn_task._eval_service_task
+
+    def sfn_call(
+        self: Any,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: Any,
+        state_credentials: Any,
+    ) -> None:
+        if self._get_boto_service_action() != "start_execution":
+            original_sfn_call(
+                self, env, resource_runtime_part, normalised_parameters, state_credentials
+            )
+            return
+        if not handover:
+            env.stack.append({"ExecutionArn": "not-started", "StartDate": "1970-01-01T00:00:00"})
+            return
+        # As Step Functions does: the input object serialised, a name generated when none given.
+        given = normalised_parameters.get("Input", {})
+        started = boto3.client("stepfunctions").start_execution(
+            stateMachineArn=normalised_parameters["StateMachineArn"],
+            name=normalised_parameters.get("Name") or str(uuid.uuid4()),
+            input=given if isinstance(given, str) else json.dumps(given),
+        )
+        with recorder._lock:
+            recorder.handovers.append(started["executionArn"])
+        env.stack.append(
+            {"ExecutionArn": started["executionArn"], "StartDate": started["startDate"].isoformat()}
+        )
+
     original_invoke = LambdaSimpleBackend.invoke
     names = aws_sdk._SERVICE_ERROR_NAMES
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign,assignment]
@@ -300,6 +378,9 @@ def patched_seams(
     SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
     task._eval_service_task = sdk_call  # type: ignore[method-assign,assignment]
     aws_sdk._SERVICE_ERROR_NAMES = {**names, "sqs": "Sqs"}  # Step Functions' spelling
+    for name, original in retention_seams.items():
+        setattr(SQSBackend, name, expiring(original))
+    sfn_task._eval_service_task = sfn_call  # type: ignore[method-assign]
     try:
         yield recorder
     finally:
@@ -308,6 +389,9 @@ def patched_seams(
         SQSBackend.receive_message = original_receive  # type: ignore[method-assign]
         task._eval_service_task = original_sdk_call  # type: ignore[method-assign]
         aws_sdk._SERVICE_ERROR_NAMES = names
+        for name, original in retention_seams.items():
+            setattr(SQSBackend, name, original)
+        sfn_task._eval_service_task = original_sfn_call  # type: ignore[method-assign]
 
 
 def sqs_error(code: str, action: str) -> Exception:
@@ -327,7 +411,7 @@ class Emulated:
     bucket: str
     queue_url: str
     dlq_url: str
-    lease_url: str
+    table_name: str
     state_machine_arn: str
 
     def counts(self) -> dict[str, int]:
@@ -377,13 +461,32 @@ class Emulated:
             if e["type"].endswith("StateEntered") and "stateEnteredEventDetails" in e
         ]
 
+    def lanes_interval(self, execution_arn: str) -> tuple[float, float] | None:
+        """When an ended execution ran its lanes (entered and left `Lanes`, epoch seconds), or
+        None if it did not (it found the queue empty or the lease taken)."""
+        times = [
+            e["timestamp"].timestamp()
+            for e in self.history(execution_arn)
+            if e["type"] in ("MapStateEntered", "MapStateExited")
+            and (e.get("stateEnteredEventDetails") or e.get("stateExitedEventDetails") or {}).get(
+                "name"
+            )
+            == "Lanes"
+        ]
+        return (times[0], times[-1]) if len(times) == 2 else None
+
     def usage(self, execution_arn: str) -> cost.Usage:
         """What an ended execution used, as `cost` prices it."""
         d = boto3.client("stepfunctions").describe_execution(executionArn=execution_arn)
         seconds = (d["stopDate"] - d["startDate"]).total_seconds()
-        return cost.usage_from_history(
-            self.history(execution_arn), seconds=seconds, fifo_queue_urls={self.lease_url}
+        return cost.usage_from_history(self.history(execution_arn), seconds=seconds)
+
+    def lease(self) -> dict[str, Any]:
+        """The lease item as DynamoDB holds it (empty before the first acquisition)."""
+        item = boto3.client("dynamodb").get_item(
+            TableName=self.table_name, Key={"pk": {"S": "lease"}}, ConsistentRead=True
         )
+        return dict(item.get("Item", {}))
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         sfn = boto3.client("stepfunctions")
@@ -474,6 +577,16 @@ def materialise(capture: Capture) -> Emulated:
             Handler=fn.inputs["handler"],
             Code={"ZipFile": b"in-process"},
         )
+    table = capture.one("aws:dynamodb/table:Table")
+    boto3.client("dynamodb").create_table(
+        TableName=table.inputs["name"],
+        BillingMode=table.inputs["billingMode"],
+        KeySchema=[{"AttributeName": table.inputs["hashKey"], "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": a["name"], "AttributeType": a["type"]}
+            for a in table.inputs["attributes"]
+        ],
+    )
     machine = capture.dispatcher()
     definition = machine.inputs["definition"]
     for declared, emulated in urls.items():  # same account and region: URLs only differ by host
@@ -486,9 +599,8 @@ def materialise(capture: Capture) -> Emulated:
     )["stateMachineArn"]
 
     queue = next(r for r in queues if "redrivePolicy" in r.inputs)
-    lease = next(r for r in queues if r.inputs.get("fifoQueue"))
     dlq_arn = json.loads(queue.inputs["redrivePolicy"])["deadLetterTargetArn"]
     dlq = next(r for r in queues if r.state["arn"] == dlq_arn)
     return Emulated(
-        bucket, urls[queue.state["url"]], urls[dlq.state["url"]], urls[lease.state["url"]], arn
+        bucket, urls[queue.state["url"]], urls[dlq.state["url"]], table.inputs["name"], arn
     )

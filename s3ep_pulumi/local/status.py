@@ -19,11 +19,13 @@ What it reads, and from where:
 from __future__ import annotations
 
 import datetime
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import boto3
 
+from s3ep_pulumi.builders.state_machine import LEASE_KEY
 from s3ep_pulumi.local.stack_outputs import Deployed
 
 RATE_WINDOW_SECONDS = 900
@@ -145,20 +147,22 @@ def _url_or_none(name: str) -> str | None:
         return None
 
 
-def lease_state(lease_queue: str) -> str:
-    """Who holds the dispatcher's lease: "held" or "free" ("unknown" if there is no lease).
+def lease_state(table: str, now: float | None = None) -> str:
+    """Whether an execution holds the dispatcher's lease: "held", "free" or "unknown" (no table).
 
-    MERGE(i12): this reads today's lease, the FIFO queue `<prefix>-lease.fifo` holding one
-    token: an execution holds the lease while it has the token received (in flight 1). When the
-    DynamoDB lease lands, read its item instead; nothing else in `status` depends on the lease.
+    The lease is the item `pk = "lease"` of the dispatch table: held while it has a `holder` whose
+    `expires` (epoch milliseconds, from the shim's clock) is still ahead; the dispatcher removes
+    both when it releases.
     """
-    url = _url_or_none(lease_queue)
-    if url is None:
+    client = boto3.client("dynamodb")
+    try:
+        item = client.get_item(TableName=table, Key=LEASE_KEY, ConsistentRead=True).get("Item")
+    except client.exceptions.ResourceNotFoundException:
         return "unknown"
-    attributes = boto3.client("sqs").get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return "held" if int(attributes["ApproximateNumberOfMessagesNotVisible"]) >= 1 else "free"
+    if not item or "holder" not in item:
+        return "free"
+    expires_ms = float(item.get("expires", {}).get("N", "0"))
+    return "held" if expires_ms > 1000 * (time.time() if now is None else now) else "free"
 
 
 def alarm_figures(prefix: str) -> list[AlarmFigures]:
@@ -221,7 +225,7 @@ def status(deployed: Deployed) -> Status:
         executions=executions,
         executions_note=note,
         endings=endings,
-        lease=lease_state(names.lease_queue),
+        lease=lease_state(names.dispatch_table),
         invocations=invocations,
         achieved_rate=invocations / RATE_WINDOW_SECONDS,
         configured_rate=args.dispatch.rate_per_second,

@@ -54,20 +54,31 @@ MESSAGE_ENVELOPE_BYTES = 2_048
 PAYLOAD_HEADROOM_BYTES = 32_768
 # A lease outlives its execution's budget by this much, so it only expires if the execution died.
 LEASE_MARGIN_SECONDS = 60
+# How every DynamoDB task of the dispatcher (the lease) retries DynamoDB's refusals: as SQS's.
+DYNAMODB_TASK_EVENTS_WORST = 2 + 3 * (SQS_RETRY_ATTEMPTS + 1)
+# Most executions one chain of handovers may run (an execution that ends with work left starts
+# its successor; a scheduled poll starts a new chain at 0): a guard against a chain that never
+# ends, far above what a backlog needs (1,000 x a 240 s budget is over 66 hours).
+HANDOVER_CHAIN_MAX = 1_000
 # Share of the 25,000-event history limit a STANDARD execution plans to use.
 HISTORY_BUDGET_SHARE = 0.8
 # STANDARD history events, worst cases, from the definition's longest paths (each state entered
 # and exited: 2; each task attempt scheduled/started/ended: 3; an SQS task retries 3 times).
 # tests/emulator/test_dispatcher.py checks a measured history against them.
 SQS_TASK_EVENTS_WORST = 2 + 3 * (SQS_RETRY_ATTEMPTS + 1)
-# per execution: the execution's own 2, Init, Probe, HasWork, Offer, Take, Leased, Hold, Lanes
-# (Map events), ReleaseLease, Done; Plan (a Lambda task) is added with its retries
-HISTORY_EVENTS_FIXED = 2 + 2 + SQS_TASK_EVENTS_WORST * 4 + 2 * 5 + 6
+# per execution: the execution's own 2, Init, Probe, HasWork, Acquire, Hold, Lanes (Map events),
+# ReleaseLease, More, HandOver, Handover (a states:startExecution task, retried once), Done;
+# Plan (a Lambda task) is added with its retries
+HISTORY_EVENTS_FIXED = (
+    2 + 2 + 2 * SQS_TASK_EVENTS_WORST + 2 * DYNAMODB_TASK_EVENTS_WORST + 2 * 4 + 6 + (2 + 3 * 2)
+)
 # per lane: its Map iteration, ReleaseUnstarted, its last state (Drained, WindowClosed, ...)
 HISTORY_EVENTS_PER_LANE = 2 + SQS_TASK_EVENTS_WORST + 2
-# per lane round: Clock, Fits, One, Receive, AnyMessages, Batch (4 Map events), CountRound,
-# AnySucceeded, DeleteSucceeded, NextRound
-HISTORY_EVENTS_PER_ROUND = 3 * 2 + 2 * SQS_TASK_EVENTS_WORST + 2 + 4 + 2 + 2 + 2
+# per lane round: Clock, Fits, One, Renew (the fence), Receive, AnyMessages, Batch (4 Map
+# events), CountRound, AnySucceeded, DeleteSucceeded, NextRound
+HISTORY_EVENTS_PER_ROUND = (
+    3 * 2 + DYNAMODB_TASK_EVENTS_WORST + 2 * SQS_TASK_EVENTS_WORST + 2 + 4 + 2 + 2 + 2
+)
 # Smallest start window worth running an execution for.
 MIN_START_WINDOW_SECONDS = 10
 
@@ -101,8 +112,6 @@ class Budget:
     """Seconds after an execution starts during which it may start invocations."""
     lease_seconds: int
     """How long a poller holds the lease: its whole budget, plus a margin."""
-    lease_queue_retention_seconds: int
-    """Retention of the lease queue's tokens: the lease and its margin, at least SQS's minimum."""
     invoke_task_timeout_seconds: int
     """TimeoutSeconds of the dispatcher's Invoke task: the deployed timeout plus Lambda's own
     latency, so Step Functions gives up only on an invocation Lambda has already ended."""
@@ -169,10 +178,6 @@ class Budget:
             tail_worst_case_seconds=tail,
             start_window_seconds=d.max_execution_seconds - tail,
             lease_seconds=d.max_execution_seconds + LEASE_MARGIN_SECONDS,
-            lease_queue_retention_seconds=max(
-                limits.SQS_RETENTION_MIN_SECONDS,
-                d.max_execution_seconds + 2 * LEASE_MARGIN_SECONDS,
-            ),
             invoke_task_timeout_seconds=lambda_timeout + INVOKE_LATENCY_SECONDS,
             receive_lead_seconds=d.receive_wait_seconds + RECEIVE_MARGIN_SECONDS,
             history_events_per_message_worst=per_message,

@@ -9,6 +9,8 @@ from typing import Final
 # --- Names -------------------------------------------------------------------------------------
 # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html
 SQS_QUEUE_NAME_MAX: Final = 80
+# DynamoDB table names: 3-255 characters ("Supported data types and naming rules").
+DYNAMODB_TABLE_NAME_MAX: Final = 255
 # https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html (FunctionName, name only)
 LAMBDA_FUNCTION_NAME_MAX: Final = 64
 # https://docs.aws.amazon.com/lambda/latest/api/API_PublishLayerVersion.html (LayerName)

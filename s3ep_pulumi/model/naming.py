@@ -53,7 +53,7 @@ class Names:
 
     queue: str
     dlq: str
-    lease_queue: str
+    dispatch_table: str
     runtime_layer: str
     function: str
     function_alias: str
@@ -95,7 +95,7 @@ class Names:
         return cls(
             queue=f"{prefix}-queue",
             dlq=f"{prefix}-dlq",
-            lease_queue=f"{prefix}-lease.fifo",
+            dispatch_table=f"{prefix}-dispatch",
             runtime_layer=f"{prefix}-s3ep-runtime",
             function=function_name,
             function_alias=FUNCTION_ALIAS,
@@ -160,7 +160,7 @@ class Names:
 NAME_LIMITS: dict[str, int] = {
     "queue": limits.SQS_QUEUE_NAME_MAX,
     "dlq": limits.SQS_QUEUE_NAME_MAX,
-    "lease_queue": limits.SQS_QUEUE_NAME_MAX,
+    "dispatch_table": limits.DYNAMODB_TABLE_NAME_MAX,
     "runtime_layer": limits.LAMBDA_LAYER_NAME_MAX,
     "function_dlq": limits.SQS_QUEUE_NAME_MAX,
     "rule_dlq": limits.SQS_QUEUE_NAME_MAX,

@@ -11,7 +11,7 @@ from s3ep_pulumi.errors import ConfigError
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 from s3ep_pulumi.model.monitoring import AlarmTopicKey
 from s3ep_pulumi.model.sections import POWERTOOLS_LAYER_ACCOUNT
-from s3ep_pulumi.model.security import IN_FLIGHT_TAG, LEASE_TAG, LEASE_TAG_VALUE, PROCESSOR_TAG
+from s3ep_pulumi.model.security import IN_FLIGHT_TAG, PROCESSOR_TAG
 from s3ep_pulumi.runtime.s3ep_shim import HANDLER_ENV
 
 # What encrypts the four queues (`queue_key`).
@@ -30,11 +30,6 @@ def tags(args: S3EventProcessorArgs, component_name: str) -> dict[str, str]:
     """Tags on every resource: the processor's own tag (the policy pack pairs a state machine
     with its queue by it), then the configured ones."""
     return {PROCESSOR_TAG: component_name, **args.tags}
-
-
-def lease_queue_tags(base: dict[str, str]) -> dict[str, str]:
-    """The lease queue is marked as such: it holds lock tokens, not work, so it needs no DLQ."""
-    return {**base, LEASE_TAG: LEASE_TAG_VALUE}
 
 
 def state_machine_tags(args: S3EventProcessorArgs, base: dict[str, str]) -> dict[str, str]:

@@ -205,7 +205,7 @@ class RetryConfig(Section):
 # not make is never retried: the next one is one poll interval away. Its execution's input.
 SCHEDULE_FLEXIBLE_WINDOW: Final = "OFF"
 SCHEDULE_RETRY_ATTEMPTS: Final = 0
-SCHEDULE_INPUT: Final = '{"trigger": "schedule"}'
+SCHEDULE_INPUT: Final = '{"trigger": "schedule", "chain": 0}'
 
 
 class DispatchConfig(Section):
@@ -267,8 +267,9 @@ class DispatchConfig(Section):
         le=3600,
         description=(
             "Time budget of one poller execution, seconds. It starts no invocation once what is "
-            "left could not finish in time, releases its lease and ends; the next scheduled "
-            "poller carries on. EXPRESS executions must finish within 300 s. Default 240."
+            "left could not finish in time, releases its lease and ends, starting its successor "
+            "at once if work is left (else the next scheduled poller carries on). EXPRESS "
+            "executions must finish within 300 s. Default 240."
         ),
     )
     retry: RetryConfig = Field(default_factory=RetryConfig)

@@ -15,11 +15,6 @@ from typing import Final
 # drains (same `s3ep:processor` tag) has a visibility timeout at least this long.
 IN_FLIGHT_TAG: Final = "s3ep:in-flight-worst-case-seconds"
 PROCESSOR_TAG: Final = "s3ep:processor"
-# Marks the dispatcher's lease queue (with the value LEASE_TAG_VALUE): it holds lock tokens, not
-# work, so it needs no DLQ (a token that is never deleted simply expires with the queue's
-# retention).
-LEASE_TAG: Final = "s3ep:lease"
-LEASE_TAG_VALUE: Final = "true"
 
 
 # Actions that AWS authorises only on Resource "*" (or that AWS documents on "*" for this use),

@@ -3,10 +3,10 @@ and the tests.
 
 One module per service, each rule's check beside its `Rule` entry: `s3`, `sqs`,
 `resource_policies` (checks shared by bucket, queue, topic and key policies), `lambda_`,
-`stepfunctions`, `events`, `cloudwatch`, `sns`, `kms`, `iam`; `base` holds the `Rule` type and
-the helpers they share, `tokens` the pulumi-aws type tokens. Every rule's description cites the
-established rule it matches (cdk-nag `AwsSolutions-*`, Checkov `CKV_AWS_*`) where one exists and
-says how to fix a violation.
+`stepfunctions`, `dynamodb`, `events`, `cloudwatch`, `sns`, `kms`, `iam`; `base` holds the
+`Rule` type and the helpers they share, `tokens` the pulumi-aws type tokens. Every rule's
+description cites the established rule it matches (cdk-nag `AwsSolutions-*`, Checkov
+`CKV_AWS_*`) where one exists and says how to fix a violation.
 
 Imports only pulumi-policy, the standard library and `s3ep_pulumi.model.security` /
 `s3ep_pulumi.model.limits` (both standard library only): never pydantic, pulumi-aws or the
@@ -17,6 +17,7 @@ from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
 from s3ep_pulumi.policy import (
     cloudwatch,
+    dynamodb,
     events,
     iam,
     kms,
@@ -36,6 +37,7 @@ RULES: tuple[Rule, ...] = (
     *resource_policies.RULES,
     *lambda_.RULES,
     *stepfunctions.RULES,
+    *dynamodb.RULES,
     *events.RULES,
     *cloudwatch.RULES,
     *sns.RULES,

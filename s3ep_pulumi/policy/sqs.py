@@ -14,8 +14,6 @@ from s3ep_pulumi.model.limits import (
 from s3ep_pulumi.model.security import (
     AWS_MANAGED_SQS_KEY,
     IN_FLIGHT_TAG,
-    LEASE_TAG,
-    LEASE_TAG_VALUE,
     PROCESSOR_TAG,
 )
 from s3ep_pulumi.policy.base import (
@@ -121,16 +119,13 @@ def _has_dlq(resources: list[PolicyResource], config: Config) -> Iterator[tuple[
     for queue in of_type(resources, QUEUE):
         if queue.props.get("name") in exempt or _is_dead_letter_queue(queue, resources):
             continue
-        if tag(queue.props, LEASE_TAG) == LEASE_TAG_VALUE:
-            continue  # lock tokens, not work: nothing to dead-letter
         if not document(queue.props.get("redrivePolicy")):
             yield queue.urn, "this queue is not a DLQ and has no redrivePolicy"
 
 
 HAS_DLQ = Rule(
     "sqs-queue-has-dlq",
-    "Every SQS queue that is not itself a dead-letter queue (nor an s3ep lease queue, tagged "
-    f"{LEASE_TAG}, which holds lock tokens) has a redrive policy",
+    "Every SQS queue that is not itself a dead-letter queue has a redrive policy",
     "set redrivePolicy with deadLetterTargetArn and maxReceiveCount",
     ("AwsSolutions-SQS3",),
     MANDATORY,

@@ -23,7 +23,10 @@ before the window closes, given its pacing and this handler's duration. The lane
 time with it before each receive (a receive counts towards the DLQ even if the message is never
 started, docs/dispatch.md). Once per execution, before the lanes start, the dispatcher asks for
 every lane's first report with `"plan": <seconds a handler may run>` and no body: the answer is
-`planned`, with one report per lane, assuming every handler runs that long.
+`planned`, with one report per lane, assuming every handler runs that long, and the `clock` the
+dispatcher's lease needs (Step Functions has no arithmetic on times): `now` and `expires`
+(now + the control block's `lease` seconds), epoch milliseconds as decimal strings, the form of a
+DynamoDB number.
 
 Pacing: starts live on a grid of 1/rate seconds counted from the Unix epoch; lane j of N owns the
 grid points n with n % N == j, so two lanes never share a point, across executions too. A lane
@@ -111,11 +114,17 @@ def receive_report(control: dict[str, Any], seconds: float) -> dict[str, Any]:
     return {"cutoffs": receive_cutoffs(control, cycle, int(control["lane"])), "cycle": cycle}
 
 
-def plan(control: dict[str, Any]) -> dict[str, Any]:
-    """Every lane's first receive report, before any handler ran: each may take `plan` s."""
+def plan(control: dict[str, Any], now: float) -> dict[str, Any]:
+    """Every lane's first receive report, before any handler ran: each may take `plan` s; and
+    the lease's clock at `now` (epoch seconds)."""
     cycle = float(control["plan"]) + STEP_SECONDS
+    lease = float(control.get("lease") or 0)
     return {
         "outcome": "planned",
+        "clock": {
+            "now": str(math.floor(now * 1000)),
+            "expires": str(math.ceil((now + lease) * 1000)),
+        },
         "lanes": [
             {
                 "lane": lane,
@@ -168,7 +177,7 @@ def dispatch(
     """Pace, validate and run one message; see the module docstring for the outcomes."""
     control = event.get(CONTROL_KEY) or {}
     if control.get("plan") is not None:
-        return plan(control)
+        return plan(control, clock())
     try:
         payload = parse_body(event.get("body"))
     except Malformed as error:

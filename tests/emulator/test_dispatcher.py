@@ -62,11 +62,15 @@ def pipeline(
     handler: Callable[[dict[str, Any], Any], Any],
     throttle: Callable[[dict[str, Any]], bool] | None = None,
     sqs_faults: SqsFaults | None = None,
+    retention_scale: float = 1.0,
+    handover: bool = True,
 ) -> Iterator[tuple[Emulated, Recorder]]:
+    """With `handover=False` an execution that ends with work left starts no successor, so
+    each `poll` is one execution (the tests of what one execution does)."""
     capture = evaluate(raw)
     with (
         mock_aws(config=EMULATOR_CONFIG),
-        patched_seams(handler, throttle, sqs_faults) as recorder,
+        patched_seams(handler, throttle, sqs_faults, retention_scale, handover) as recorder,
     ):
         yield materialise(capture), recorder
 
@@ -93,6 +97,16 @@ def sleeping(seconds: float) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
 
 def keys(n: int, prefix: str = "uploads/") -> list[str]:
     return [f"{prefix}{i:03d}.jpg" for i in range(n)]
+
+
+def wait_all(emu: Emulated, rec: Recorder, arns: list[str]) -> list[dict[str, Any]]:
+    """Wait for these executions and every successor they handed over to; their descriptions,
+    in the order started."""
+    ends: dict[str, dict[str, Any]] = {}
+    while pending := [a for a in [*arns, *rec.handovers] if a not in ends]:
+        for arn in pending:
+            ends[arn] = emu.wait(arn)
+    return list(ends.values())
 
 
 def visible(queue_url: str) -> int:
@@ -176,6 +190,83 @@ def test_overlapping_pollers_share_one_lease_so_the_limit_holds_across_them() ->
         assert emu.counts() == {"queue": 0, "dlq": 0}
     assert sorted(rec.keys()) == keys(40)
     assert rec.max_in_flight() == 2
+
+
+def test_overlapping_pollers_over_a_backlog_longer_than_the_lease_never_hold_it_twice() -> None:
+    # GIVEN a backlog that outlasts many executions, SQS retention compressed 25 times (a queue
+    # declared with 170 s keeps a message 6.8 s, in flight or not: docs/aws-semantics.md S4),
+    # and a poller started every 1.5 s, each running lanes for a 12 s window if it gets the lease
+    rate, lanes = 4.0, 2
+    raw = settings(
+        dispatch={
+            "max_concurrency": lanes,
+            "rate_per_second": rate,
+            "max_execution_seconds": 52,
+            "retry": {"max_delay_seconds": 1},
+        },
+        function={"timeout": 1},
+    )
+    assert S3EventProcessorArgs.model_validate(raw).budget.start_window_seconds == 12
+    with pipeline(raw, sleeping(0.05), retention_scale=0.04) as (emu, rec):
+        upload(emu, keys(300))
+        # WHEN the schedule keeps firing while executions run
+        arns = []
+        for i in range(16):
+            arns.append(emu.start_poller(f"tick-{i}"))
+            time.sleep(1.5)
+        ends = wait_all(emu, rec, arns)
+        held = [emu.lanes_interval(e["executionArn"]) for e in ends]
+    # THEN no two executions ran lanes at the same time, the limit held across all of them,
+    # and so did the rate bound
+    assert [e["status"] for e in ends] == ["SUCCEEDED"] * len(ends)
+    spans = sorted(h for h in held if h is not None)
+    assert len(spans) >= 2  # the lease passed on at least once
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans
+    assert rec.max_in_flight() <= lanes
+    for window in (1.0, 3.0):
+        assert rec.max_starts_in_window(window) <= math.ceil(rate * window) + 1, window
+
+
+def test_an_execution_that_ends_with_work_left_hands_over_to_its_successor_at_once() -> None:
+    # GIVEN a backlog about three times what one execution starts (4/s for a 12 s window)
+    rate, lanes = 4.0, 2
+    raw = settings(
+        dispatch={
+            "max_concurrency": lanes,
+            "rate_per_second": rate,
+            "max_execution_seconds": 52,
+            "retry": {"max_delay_seconds": 1},
+        },
+        function={"timeout": 1},
+    )
+    work = keys(150)
+    with pipeline(raw, sleeping(0.05)) as (emu, rec):
+        upload(emu, work)
+        # WHEN the schedule fires once, and never again
+        first = emu.start_poller("tick")
+        deadline = time.monotonic() + 150
+        while emu.counts()["queue"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        ends = wait_all(emu, rec, [first])
+        spans = sorted(
+            h for h in (emu.lanes_interval(e["executionArn"]) for e in ends) if h is not None
+        )
+        chains = [json.loads(e["input"])["chain"] for e in ends]
+    # THEN each execution that ended with work left started the next, and together they
+    # drained the queue at close to the configured rate, one holder at a time
+    assert [e["status"] for e in ends] == ["SUCCEEDED"] * len(ends)
+    assert chains == list(range(len(ends)))
+    assert len(spans) >= 3
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans
+    assert sorted(rec.keys()) == work
+    assert rec.max_in_flight() <= lanes
+    for window in (1.0, 3.0):
+        assert rec.max_starts_in_window(window) <= math.ceil(rate * window) + 1, window
+    achieved = rec.start_rate()
+    print(f"handover: {len(ends)} executions, {achieved:.2f}/s of {rate}/s")
+    # 94 % measured alone (3.75/s); the margin is for a loaded host (80 % with another suite
+    # sharing two cores)
+    assert achieved >= 0.75 * rate
 
 
 # --- 2. rate and 3. throughput --------------------------------------------------------------------
@@ -372,8 +463,7 @@ def test_sqs_refusals_are_retried_and_one_that_outlives_its_retries_ends_only_it
     # - the first 7 receives of the queue: with 2 lanes, one lane's first receive fails 4 times
     #   (all its retries) and the other's 3 times (its 4th attempt goes through);
     # - the visibility change of the first failed message, every attempt; of the others, once;
-    # - the second delete batch, every attempt; the others, once;
-    # - the lease's release, once.
+    # - the second delete batch, every attempt; the others, once.
     lock = threading.Lock()
     seen: Counter[str] = Counter()
     first: dict[str, Any] = {}
@@ -395,9 +485,6 @@ def test_sqs_refusals_are_retried_and_one_that_outlives_its_retries_ends_only_it
                 if batch not in batches:
                     batches.append(batch)
                 return "RequestThrottled" if batches.index(batch) == 1 or seen[batch] == 1 else None
-            if action == "deleteMessage" and parameters["QueueUrl"] == emu.lease_url:
-                seen[action] += 1
-                return "RequestThrottled" if seen[action] == 1 else None
             return None
 
     def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -405,7 +492,7 @@ def test_sqs_refusals_are_retried_and_one_that_outlives_its_retries_ends_only_it
 
     good, bad = keys(12), ["uploads/bad-0.jpg", "uploads/bad-1.jpg"]
     raw = settings(dispatch={"max_concurrency": 2, "batch_size": 2}, queue={"max_receive_count": 3})
-    with pipeline(raw, answer, sqs_faults=refuse) as (emu, rec):
+    with pipeline(raw, answer, sqs_faults=refuse, handover=False) as (emu, rec):
         upload(emu, good + bad)
         # WHEN pollers run until only messages whose own SQS call was refused are left
         ends: list[dict[str, Any]] = []
@@ -457,7 +544,7 @@ def test_a_backlog_larger_than_one_execution_ends_in_time_and_the_next_poller_ca
     args = S3EventProcessorArgs.model_validate(raw)
     # 50 s budget - (1 + 3 (1 s timeout + 2 s for the slot wait) + 5 + 1 + 30) s of tail
     assert args.budget.start_window_seconds == 10
-    with pipeline(raw, sleeping(0.05)) as (emu, rec):
+    with pipeline(raw, sleeping(0.05), handover=False) as (emu, rec):
         upload(emu, keys(40))
         first = poll(emu)
         left = emu.counts()
@@ -499,8 +586,8 @@ def test_a_long_backlog_spends_no_receive_on_a_message_a_lane_cannot_start(
             raise RuntimeError("downstream refused it")
         return {"statusCode": 200}
 
-    # WHEN pollers run until the queue is empty
-    with pipeline(raw, handler) as (emu, rec):
+    # WHEN pollers run until the queue is empty (one execution each: no handover)
+    with pipeline(raw, handler, handover=False) as (emu, rec):
         upload(emu, work)
         polls = 0
         while emu.counts()["queue"] and polls < 8:

@@ -326,15 +326,16 @@ def test_status_figures_match_the_emulated_state(
         figures = json.loads(out)
         code, text, _ = ops.run("status")
         assert code == 0
-        # an execution holds the lease while it has the token received (Offer, then Take)
-        lease = ops.emu.lease_url
-        sqs.send_message(
-            QueueUrl=lease,
-            MessageBody="lease",
-            MessageGroupId="s3ep-lease",
-            MessageDeduplicationId="t",
+        # an execution holds the lease while its item has a holder whose expiry is ahead
+        boto3.client("dynamodb").put_item(
+            TableName="ops-dispatch",
+            Item={
+                "pk": {"S": "lease"},
+                "holder": {"S": "poll-1"},
+                "expires": {"N": str(int((time.time() + 60) * 1000))},
+                "fence": {"N": "1"},
+            },
         )
-        assert sqs.receive_message(QueueUrl=lease, VisibilityTimeout=60)["Messages"]
         assert json.loads(ops.run("status", "--json")[1])["lease"] == "held"
     queues = {q["role"]: q for q in figures["queues"]}
     assert (queues["queue"]["visible"], queues["queue"]["in_flight"]) == (2, 0)

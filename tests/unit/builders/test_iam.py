@@ -14,7 +14,7 @@ ARN = f"{REGION}:{ACCOUNT}"
 BUCKET = "arn:aws:s3:::img-bucket"
 QUEUE = f"arn:aws:sqs:{ARN}:img-queue"
 DLQ = f"arn:aws:sqs:{ARN}:img-dlq"
-LEASE = f"arn:aws:sqs:{ARN}:img-lease.fifo"
+TABLE = f"arn:aws:dynamodb:{ARN}:table/img-dispatch"
 FUNCTION_DLQ = f"arn:aws:sqs:{ARN}:img-function-dlq"
 RULE = f"arn:aws:events:{ARN}:rule/img-s3-events"
 FUNCTION = f"arn:aws:lambda:{ARN}:function:img-processor"
@@ -247,7 +247,7 @@ def dispatcher_policy(**overrides: Any) -> dict[str, Any]:
     args: dict[str, Any] = {
         "queue_arn": QUEUE,
         "dlq_arn": DLQ,
-        "lease_queue_arn": LEASE,
+        "table_arn": TABLE,
         "function_arn": FUNCTION,
         "queue_kms_key_arn": None,
         "tracing": False,
@@ -271,8 +271,8 @@ def test_dispatcher_drains_its_queue_holds_its_lease_and_invokes_only_its_functi
         allow("ParkMalformedMessages", ["sqs:SendMessage"], [DLQ]),
         allow(
             "HoldLease",
-            ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"],
-            [LEASE],
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            [TABLE],
         ),
         allow("InvokeFunction", ["lambda:InvokeFunction"], [FUNCTION, f"{FUNCTION}:*"]),
     )
@@ -285,6 +285,19 @@ def test_dispatcher_policy_adds_the_queue_key_tracing_and_log_delivery() -> None
         allow("Tracing", XRAY_ALL, ["*"]),
         allow("LogDelivery", LOG_DELIVERY, ["*"]),
     ]
+
+
+def test_with_the_component_key_the_dispatcher_may_use_it_through_dynamodb_only() -> None:
+    (statement,) = dispatcher_policy(table_kms_key_arn=KEY)["Statement"][4:]
+    assert statement == {
+        **allow("TableKey", iam.TABLE_KEY_ACTIONS, [KEY]),
+        "Condition": {"StringLike": {"kms:ViaService": "dynamodb.*.amazonaws.com"}},
+    }
+
+
+def test_the_dispatcher_may_start_only_its_own_state_machine_to_hand_over() -> None:
+    (statement,) = dispatcher_policy(state_machine_arn=STATE_MACHINE)["Statement"][4:]
+    assert statement == allow("HandOver", ["states:StartExecution"], [STATE_MACHINE])
 
 
 def test_scheduler_may_only_start_the_dispatcher() -> None:
@@ -349,6 +362,19 @@ def test_key_policy_grants_use_to_the_roles_eventbridge_and_this_processors_log_
             "Condition": {"ArnEquals": {"aws:PrincipalArn": ROLES}},
         },
         {
+            "Sid": "AccountUsesTheKeyThroughDynamoDb",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": iam.TABLE_KEY_ACTIONS,
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"dynamodb.{REGION}.amazonaws.com",
+                    "kms:CallerAccount": ACCOUNT,
+                }
+            },
+        },
+        {
             "Sid": "EventBridgeDeliversToEncryptedQueues",
             "Effect": "Allow",
             "Principal": {"Service": "events.amazonaws.com"},
@@ -379,7 +405,9 @@ def test_key_policy_grants_use_to_the_roles_eventbridge_and_this_processors_log_
     ]
 
 
-def test_key_policy_lets_the_account_use_the_key_only_through_lambda_and_firehose() -> None:
+def test_key_policy_lets_the_account_use_the_key_only_through_dynamodb_lambda_and_firehose() -> (
+    None
+):
     with_services = iam.kms_key_policy(
         partition="aws",
         region=REGION,
@@ -389,8 +417,13 @@ def test_key_policy_lets_the_account_use_the_key_only_through_lambda_and_firehos
         lambda_environment=True,
         firehose_stream=True,
     )
-    lambda_, firehose = with_services["Statement"][4:]
+    table = with_services["Statement"][2]
+    lambda_, firehose = with_services["Statement"][5:]
     root = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    assert (table["Sid"], table["Principal"]) == ("AccountUsesTheKeyThroughDynamoDb", root)
+    assert (
+        table["Condition"]["StringEquals"]["kms:ViaService"] == f"dynamodb.{REGION}.amazonaws.com"
+    )
     assert lambda_ == {
         "Sid": "LambdaEncryptsTheFunctionsEnvironment",
         "Effect": "Allow",

@@ -14,7 +14,7 @@ from s3ep_pulumi.model.args import S3EventProcessorArgs
 TARGETS = DispatcherTargets(
     queue_url="https://q/queue",
     dlq_url="https://q/dlq",
-    lease_url="https://q/lease.fifo",
+    table_name="img-dispatch",
     function_arn="arn:aws:lambda:us-east-1:123456789012:function:f",
 )
 
@@ -74,7 +74,7 @@ def test_lanes_invoke_one_message_at_a_time_and_run_max_concurrency_at_once() ->
     }
     # one report per lane, planned by the shim for a handler running its whole timeout
     plan = machine["States"]["Plan"]
-    assert plan["Parameters"]["Payload"] == {"s3ep": {**control, "plan": 60}}
+    assert plan["Parameters"]["Payload"] == {"s3ep": {**control, "plan": 60, "lease": 300}}
     lanes = machine["States"]["Lanes"]
     assert lanes["ItemsPath"] == "$.plan.lanes"
     assert lanes["MaxConcurrency"] == 7
@@ -98,7 +98,7 @@ def test_a_lane_receives_only_what_it_can_still_start() -> None:
         "States.ArrayGetItem($.report.cutoffs, States.MathAdd($.take, -1))"
     )
     assert lane["Fits"]["Choices"] == [
-        {"Variable": "$.clock.now", "StringLessThanEqualsPath": "$.clock.limit", "Next": "Receive"},
+        {"Variable": "$.clock.now", "StringLessThanEqualsPath": "$.clock.limit", "Next": "Renew"},
         {
             "Variable": "$.clock.now",
             "StringLessThanEqualsPath": "$.report.cutoffs[0]",
@@ -106,7 +106,7 @@ def test_a_lane_receives_only_what_it_can_still_start() -> None:
         },
     ]
     assert lane["Fits"]["Default"] == "WindowClosed"
-    assert lane["One"] == {"Type": "Pass", "Result": 1, "ResultPath": "$.take", "Next": "Receive"}
+    assert lane["One"] == {"Type": "Pass", "Result": 1, "ResultPath": "$.take", "Next": "Renew"}
     # the newest report of a round is its last message's
     assert lane["CountRound"]["Parameters"]["report.$"] == (
         "States.ArrayGetItem($.outcomes.reports, "
@@ -204,7 +204,7 @@ def test_every_sqs_task_retries_refusals_and_in_a_lane_catches_what_outlives_the
         for inside, name, state in states_with_scope(build(**dispatch))
         if state.get("Resource", "").startswith("arn:aws:states:::aws-sdk:sqs:")
     ]
-    assert len(sqs_tasks) >= 8
+    assert len(sqs_tasks) >= 7
     for inside, name, state in sqs_tasks:
         (retry,) = state["Retry"]
         assert set(retry["ErrorEquals"]) == TRANSIENT_SQS_ERRORS, name
@@ -219,3 +219,75 @@ def test_every_sqs_task_retries_refusals_and_in_a_lane_catches_what_outlives_the
         }, name
         if inside:  # a lane's or one message's SQS call: its failure must not fail the Map
             assert [c["ErrorEquals"] for c in state.get("Catch", [])] == [["States.ALL"]], name
+
+
+def test_the_lease_is_taken_checked_and_released_with_conditional_writes_on_one_item() -> None:
+    machine = build()
+    states = machine["States"]
+    lane = states["Lanes"]["ItemProcessor"]["States"]
+    lease_tasks = {
+        name: state
+        for _, name, state in states_with_scope(machine)
+        if state.get("Resource", "").startswith("arn:aws:states:::dynamodb:")
+    }
+    assert sorted(lease_tasks) == ["Acquire", "ReleaseAfterError", "ReleaseLease", "Renew"]
+    for name, state in lease_tasks.items():
+        assert state["Resource"] == "arn:aws:states:::dynamodb:updateItem", name
+        assert state["Parameters"]["Key"] == {"pk": {"S": "lease"}}, name
+        assert state["Parameters"]["ConditionExpression"], name
+        (retry,) = state["Retry"]
+        assert "DynamoDB.ConditionalCheckFailedException" not in retry["ErrorEquals"], name
+    # free, or its holder's time ran out; the fence grows with each holder
+    acquire = states["Acquire"]["Parameters"]
+    assert acquire["ConditionExpression"] == "attribute_not_exists(#holder) OR #expires < :now"
+    assert acquire["UpdateExpression"] == "SET #holder = :me, #expires = :expires ADD #fence :one"
+    assert acquire["ExpressionAttributeValues"][":now"] == {"N.$": "$.plan.clock.now"}
+    assert acquire["ReturnValues"] == "UPDATED_NEW"
+    assert states["Acquire"]["Catch"] == [
+        {
+            "ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"],
+            "ResultPath": "$.lease_error",
+            "Next": "Busy",
+        }
+    ]
+    assert states["HasWork"]["Default"] == "Plan"
+    assert states["Plan"]["Next"] == "Acquire"
+    # a lane checks its fence before every receive, and holds nothing when it ends there
+    renew = lane["Renew"]
+    assert renew["Parameters"]["ConditionExpression"] == "#holder = :me AND #fence = :fence"
+    assert [c["Next"] for c in renew["Catch"]] == ["LeaseLost"]
+    assert renew["Catch"][0]["ErrorEquals"] == ["States.ALL"]
+    assert renew["Next"] == "Receive"
+    # released on the way out, whichever way; a release that finds the lease taken over is fine
+    for name, then in (("ReleaseLease", "More"), ("ReleaseAfterError", "LanesFailed")):
+        release = states[name]
+        assert release["Parameters"]["UpdateExpression"] == "REMOVE #holder, #expires"
+        assert release["Parameters"]["ConditionExpression"] == "#holder = :me AND #fence = :fence"
+        assert release["Next"] == then
+        assert [c["Next"] for c in release["Catch"]] == [then]
+    assert states["Lanes"]["Catch"][0]["Next"] == "ReleaseAfterError"
+
+
+def test_an_execution_that_ends_with_work_left_starts_its_successor_with_a_bounded_chain() -> None:
+    states = build()["States"]
+    assert states["Init"]["Parameters"]["chain.$"] == "$.chain"
+    assert states["More"]["Resource"] == "arn:aws:states:::aws-sdk:sqs:getQueueAttributes"
+    assert [c["Next"] for c in states["More"]["Catch"]] == ["Done"]
+    empty, spent = states["HandOver"]["Choices"]
+    assert empty == {"Variable": "$.more.visible", "StringEquals": "0", "Next": "Done"}
+    assert spent == {
+        "Variable": "$.chain",
+        "NumericGreaterThanEquals": 999,  # budget.HANDOVER_CHAIN_MAX - 1
+        "Next": "Done",
+    }
+    assert states["HandOver"]["Default"] == "Handover"
+    handover = states["Handover"]
+    assert handover["Resource"] == "arn:aws:states:::states:startExecution"
+    assert handover["Parameters"] == {
+        "StateMachineArn.$": "$$.StateMachine.Id",
+        "Input": {"trigger": "handover", "chain.$": "States.MathAdd($.chain, 1)"},
+    }
+    assert [c["Next"] for c in handover["Catch"]] == ["Done"]
+    # only after the lease was released on the normal path; never after a failure
+    assert states["ReleaseLease"]["Next"] == "More"
+    assert states["ReleaseAfterError"]["Next"] == "LanesFailed"

@@ -15,11 +15,12 @@ QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/img-queue"
 DLQ_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/img-dlq"
 RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/img-s3-events"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:img-processor"
+STATE_MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:img-dispatcher"
 MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:img-dispatcher"
 BUCKET_NAME = f"img-{ACCOUNT_ID}-{REGION}-an"  # the default: this account's regional namespace
 
 
-LEASE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:img-lease.fifo"
+TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/img-dispatch"
 
 
 def invoke_state(definition: dict) -> dict:
@@ -45,11 +46,11 @@ def allowed(doc: dict) -> dict[str, list[str]]:
 def test_every_child_is_parented_to_the_component_and_typed(minimal: Capture) -> None:
     component = minimal.one("s3ep:index:S3EventProcessor")
     assert component.name == "images"
-    # 28 for the pipeline, 2 for the dispatcher's lease (queue and policy), 1 for the function
-    # DLQ's TLS policy, 1 for the bucket's lifecycle rule (noncurrent versions); 18 for
-    # operations: 13 alarms (EXPRESS: none on aborted executions), their topic, its policy, key
-    # and key alias, and the dashboard
-    assert len(minimal.resources) == 50
+    # 28 for the pipeline, 1 for the dispatcher's lease (its table), 1 for the function DLQ's
+    # TLS policy, 1 for the bucket's lifecycle rule (noncurrent versions); 18 for operations:
+    # 13 alarms (EXPRESS: none on aborted executions), their topic, its policy, key and key
+    # alias, and the dashboard
+    assert len(minimal.resources) == 49
     assert all(r.name.startswith("images-") for r in minimal.resources if r is not component)
 
 
@@ -136,9 +137,11 @@ def test_dispatcher_role_may_invoke_only_this_function_and_touch_only_this_queue
     assert grants["lambda:InvokeFunction"] == [FUNCTION_ARN, f"{FUNCTION_ARN}:*"]
     assert grants["sqs:GetQueueAttributes"] == [QUEUE_ARN]
     assert grants["sqs:ChangeMessageVisibility"] == [QUEUE_ARN]
-    assert grants["sqs:ReceiveMessage"] == [QUEUE_ARN, LEASE_ARN]
-    assert grants["sqs:DeleteMessage"] == [QUEUE_ARN, LEASE_ARN]
-    assert grants["sqs:SendMessage"] == [DLQ_ARN, LEASE_ARN]
+    assert grants["sqs:ReceiveMessage"] == [QUEUE_ARN]
+    assert grants["sqs:DeleteMessage"] == [QUEUE_ARN]
+    assert grants["sqs:SendMessage"] == [DLQ_ARN]
+    for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem"):
+        assert grants[f"dynamodb:{action}"] == [TABLE_ARN]
     non_wildcard = {a for a, res in grants.items() if res != ["*"]}
     assert non_wildcard == {
         "lambda:InvokeFunction",
@@ -147,22 +150,30 @@ def test_dispatcher_role_may_invoke_only_this_function_and_touch_only_this_queue
         "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility",
         "sqs:SendMessage",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "states:StartExecution",
     }
+    assert grants["states:StartExecution"] == [STATE_MACHINE_ARN]  # its own, for a handover
     wildcard = {a for a, res in grants.items() if res == ["*"]}
     assert all(a.startswith(("xray:", "logs:")) for a in wildcard)
 
 
-def test_the_lease_is_a_fifo_queue_held_for_the_executions_budget_plus_a_margin(
+def test_the_lease_is_an_on_demand_table_with_point_in_time_recovery_held_for_the_budget(
     minimal: Capture,
 ) -> None:
-    lease = minimal.one("aws:sqs/queue:Queue", "images-lease")
-    assert lease.inputs["name"] == "img-lease.fifo"
-    assert lease.inputs["fifoQueue"] is True
-    assert lease.inputs["visibilityTimeoutSeconds"] == 240 + 60
-    assert lease.inputs["messageRetentionSeconds"] == 240 + 60 + 60
-    take = minimal.one("aws:sfn/stateMachine:StateMachine").prop("definition")["States"]["Take"]
-    assert take["Parameters"]["VisibilityTimeout"] == 300
-    assert take["Parameters"]["QueueUrl"].endswith("/img-lease.fifo")
+    table = minimal.one("aws:dynamodb/table:Table", "images-dispatch")
+    assert table.inputs["name"] == "img-dispatch"
+    assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert table.inputs["hashKey"] == "pk"
+    assert table.inputs["attributes"] == [{"name": "pk", "type": "S"}]
+    assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert "serverSideEncryption" not in table.inputs  # an AWS owned key, without our own key
+    states = minimal.one("aws:sfn/stateMachine:StateMachine").prop("definition")["States"]
+    assert states["Acquire"]["Parameters"]["TableName"] == "img-dispatch"
+    assert states["Plan"]["Parameters"]["Payload"]["s3ep"]["lease"] == 240 + 60
 
 
 def test_dispatcher_trust_is_scoped_to_this_account_and_state_machine(minimal: Capture) -> None:
@@ -456,15 +467,13 @@ def test_existing_function_is_invoked_not_created() -> None:
 def test_tags_reach_every_taggable_resource() -> None:
     capture = evaluate(config(tags={"Owner": "data"}))
     tagged = [r for r in capture.resources if "tags" in r.inputs]
-    # bucket, 5 queues, 2 log groups, 3 roles, function, state machine, rule; 13 alarms, the
-    # alarm topic and its key
+    # bucket, 4 queues, the dispatch table, 2 log groups, 3 roles, function, state machine,
+    # rule; 13 alarms, the alarm topic and its key
     assert len(tagged) == 29
     for r in tagged:
-        # The dispatcher declares how long it may hold a message, the lease queue what it is
-        # (both for the policy pack).
+        # The dispatcher declares how long it may hold a message (for the policy pack).
         extra = {
             "images-dispatcher": {"s3ep:in-flight-worst-case-seconds": "2602"},
-            "images-lease": {"s3ep:lease": "true"},
         }.get(r.name, {})
         assert r.inputs["tags"] == {"s3ep:processor": "images", "Owner": "data", **extra}, r.name
 

@@ -26,7 +26,6 @@ def test_every_queue_denies_requests_without_tls(minimal: Capture) -> None:
         "images-dlq": "Deny",
         "images-rule-dlq": "Deny",
         "images-function-dlq": "Deny",
-        "images-lease": "Deny",
     }
 
 
@@ -63,7 +62,7 @@ def test_created_key_rotates_encrypts_every_queue_and_admits_exactly_its_users()
         assert queue.inputs["kmsMasterKeyId"] == key_arn, queue.name
     policy = capture.one("aws:kms/keyPolicy:KeyPolicy")
     assert policy.inputs["keyId"] == key_arn
-    admin, roles, events, logs, lambda_, alarms = policy.prop("policy")["Statement"]
+    admin, roles, table, events, logs, lambda_, alarms = policy.prop("policy")["Statement"]
     assert lambda_["Sid"] == "LambdaEncryptsTheFunctionsEnvironment"  # the function's environment
     assert admin["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}
     assert admin["Action"] == KEY_ADMIN_ACTIONS
@@ -84,6 +83,24 @@ def test_created_key_rotates_encrypts_every_queue_and_admits_exactly_its_users()
     for role in ("images-function-policy", "images-dispatcher-policy"):
         statements = capture.by_name(role).prop("policy")["Statement"]
         assert any(s["Resource"] == [key_arn] for s in statements), role
+    # the dispatch table: whoever IAM lets, but only through DynamoDB in this account
+    assert table["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}
+    assert table["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": f"dynamodb.{REGION}.amazonaws.com",
+            "kms:CallerAccount": ACCOUNT_ID,
+        }
+    }
+    dispatch = capture.one("aws:dynamodb/table:Table")
+    assert dispatch.inputs["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": key_arn}
+    (key_grant,) = [
+        s
+        for s in capture.one("aws:iam/rolePolicy:RolePolicy", "images-dispatcher-policy").prop(
+            "policy"
+        )["Statement"]
+        if s["Sid"] == "TableKey"
+    ]
+    assert key_grant["Resource"] == [key_arn]
     assert events["Principal"] == {"Service": "events.amazonaws.com"}
     assert events["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
     assert logs["Principal"] == {"Service": f"logs.{REGION}.amazonaws.com"}
@@ -214,11 +231,13 @@ def test_the_created_key_encrypts_log_groups_the_environment_and_the_splunk_stre
     assert logs["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"] == [
         f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{group}" for group in LOG_GROUPS.values()
     ]
-    # the deployer may have Lambda and Firehose use it (their grants), only through them
+    # the deployer may have Lambda and Firehose use it (their grants), only through them; the
+    # dispatch table's users only through DynamoDB (see the created-key test above)
     via = {
         sid: (s["Action"], s["Condition"]["StringEquals"])
         for sid, s in statements.items()
         if "kms:ViaService" in s.get("Condition", {}).get("StringEquals", {})
+        and sid != "AccountUsesTheKeyThroughDynamoDb"
     }
     assert via == {
         "LambdaEncryptsTheFunctionsEnvironment": (

@@ -148,3 +148,18 @@ def test_a_poll_that_finds_the_lease_taken_is_paid_on_every_trigger() -> None:
 def test_a_run_that_processed_nothing_has_no_cost_per_object() -> None:
     with pytest.raises(ValueError, match=r"usage\.objects must be positive"):
         cost.cost(cost.Usage(objects=0), "EXPRESS", triggers_per_object=0)
+
+
+def test_the_leases_dynamodb_writes_are_counted_and_priced_with_the_queue_requests() -> None:
+    events = [
+        {"type": "TaskStateEntered"},
+        scheduled("updateItem", kind="dynamodb"),
+        {"type": "TaskStateEntered"},
+        scheduled("updateItem", kind="dynamodb"),
+        scheduled("updateItem", kind="dynamodb"),  # a retry: billed again
+    ]
+    usage = cost.usage_from_history(events, seconds=0.05)
+    assert (usage.dynamodb_requests, usage.sqs_requests, usage.transitions) == (3, 0, 3)
+    usage.objects = 1_000
+    # 3 writes a thousand objects: 3,000 a million objects, at $0.625 a million write units
+    assert cost.cost(usage, "EXPRESS", triggers_per_object=0).sqs == dollars(0.001875)

@@ -35,14 +35,15 @@ def test_budget_of_the_defaults() -> None:
         tail_worst_case_seconds=1 + 60 + 5 + 30 + 30,
         start_window_seconds=240 - 126,
         lease_seconds=300,
-        lease_queue_retention_seconds=360,
         invoke_task_timeout_seconds=65,
         receive_lead_seconds=2 + 1.0,
         history_events_per_message_worst=52,
         lane_rounds=None,
         lane_batch_bytes=10 * (16_384 + 2_048),
-        # + Plan (4 Lambda attempts) + per lane: its iteration, ReleaseUnstarted, its end
-        history_events_fixed=2 + 2 + 14 * 4 + 10 + 6 + 14 + (2 + 14 + 2) * 10,
+        # Probe and More; Acquire and ReleaseLease (DynamoDB, retried like SQS); HasWork, Hold,
+        # HandOver, Done; the Lanes Map; Handover (2 attempts); + Plan (4 Lambda attempts) + per
+        # lane: its iteration, ReleaseUnstarted, its end
+        history_events_fixed=2 + 2 + 2 * 14 + 2 * 14 + 8 + 6 + 8 + 14 + (2 + 14 + 2) * 10,
     )
 
 

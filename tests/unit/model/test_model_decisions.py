@@ -133,17 +133,16 @@ def test_queue_key(sections: dict[str, Any], key: str) -> None:
     assert resources.queue_key(args(**sections)) == key
 
 
-def test_lease_queue_keeps_a_token_a_margin_longer_than_a_lease() -> None:
-    assert args().budget.lease_queue_retention_seconds == 360  # lease 300 s + 60 s
+def test_the_lease_outlives_an_executions_budget_by_a_margin() -> None:
+    assert args().budget.lease_seconds == 300  # budget 240 s + 60 s
     short = args(dispatch={"max_execution_seconds": 90}, function={"timeout": 5})
-    assert short.budget.lease_queue_retention_seconds == 210  # lease 150 s + 60 s
+    assert short.budget.lease_seconds == 150
 
 
-def test_tags_of_every_resource_the_lease_queue_and_the_state_machine() -> None:
+def test_tags_of_every_resource_and_the_state_machine() -> None:
     a = args(tags={"Owner": "data"})
     base = resources.tags(a, "images")
     assert base == {"s3ep:processor": "images", "Owner": "data"}
-    assert resources.lease_queue_tags(base) == {**base, "s3ep:lease": "true"}
     assert resources.state_machine_tags(a, base) == {
         **base,
         "s3ep:in-flight-worst-case-seconds": "2602",
@@ -255,7 +254,7 @@ def test_poll_schedule(minutes: int, expression: str, max_age: int) -> None:
 
 def test_poll_schedule_starts_on_time_and_never_retries() -> None:
     assert (SCHEDULE_FLEXIBLE_WINDOW, SCHEDULE_RETRY_ATTEMPTS) == ("OFF", 0)
-    assert SCHEDULE_INPUT == '{"trigger": "schedule"}'
+    assert SCHEDULE_INPUT == '{"trigger": "schedule", "chain": 0}'
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ def test_every_name_is_derived_from_the_prefix() -> None:
     assert Names.derive("img", "img-processor") == Names(
         queue="img-queue",
         dlq="img-dlq",
-        lease_queue="img-lease.fifo",
+        dispatch_table="img-dispatch",
         runtime_layer="img-s3ep-runtime",
         function="img-processor",
         function_alias="live",
@@ -70,7 +70,7 @@ def test_each_limit_is_the_services_documented_maximum() -> None:
     assert NAME_LIMITS == {
         "queue": 80,
         "dlq": 80,
-        "lease_queue": 80,
+        "dispatch_table": 255,
         "runtime_layer": 140,
         "function_dlq": 80,
         "rule_dlq": 80,
@@ -148,7 +148,6 @@ def test_the_prefix_length_at_which_each_name_becomes_too_long() -> None:
         "firehose": 58,
         "schedule": 60,
         "function_dlq": 68,
-        "lease_queue": 70,
         "state_machine": 70,
         "rule_dlq": 72,
         "backfill_state_machine": 72,
@@ -156,6 +155,7 @@ def test_the_prefix_length_at_which_each_name_becomes_too_long() -> None:
         "dlq": 77,
         "runtime_layer": 128,
         "dashboard": 247,
+        "dispatch_table": 247,
         "alarm_topic": 250,
     }
 

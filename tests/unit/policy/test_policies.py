@@ -362,6 +362,11 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         [res(t.STATE_MACHINE, "sm", tracingConfiguration={"enabled": False})],
         [("sm", "tracingConfiguration.enabled is not true")],
     ),
+    "dynamodb-pitr-enabled": (
+        [res(t.DYNAMODB_TABLE, "lease", pointInTimeRecovery={"enabled": True})],
+        [res(t.DYNAMODB_TABLE, "lease")],
+        [("lease", "pointInTimeRecovery.enabled is not true")],
+    ),
     "eventbridge-target-dlq": (
         [res(t.EVENT_TARGET, "t", arn=QUEUE_ARN, deadLetterConfig={"arn": DLQ_ARN})],
         [res(t.EVENT_TARGET, "t", arn=QUEUE_ARN)],

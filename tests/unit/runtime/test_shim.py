@@ -196,10 +196,18 @@ WINDOW = {"started": START, "start_by": 100, "lead": 3.0, "batch": 3}  # closes 
 def test_the_plan_gives_every_lane_the_last_seconds_it_can_still_receive_1_2_3_messages() -> None:
     # without a rate: k messages need the receive's lead and (k - 1) handler runs of 5 s plus
     # the dispatcher's step, so a receive of 3 must be over by 100 - 3 - 2 x 5.5 = 86 s
-    result = dispatch({"s3ep": {**WINDOW, "lanes": 2, "rate": None, "plan": 5}}, None, ok)
+    clock = Clock(1_800_000_000.25)
+    result = dispatch(
+        {"s3ep": {**WINDOW, "lanes": 2, "rate": None, "plan": 5, "lease": 300}},
+        None,
+        ok,
+        clock=clock,
+    )
     report = {"cutoffs": ["2027-01-15T08:01:37", "2027-01-15T08:01:31", "2027-01-15T08:01:26"]}
+    # and the lease's clock: now, and now + the lease, in epoch milliseconds as DynamoDB numbers
     assert result == {
         "outcome": "planned",
+        "clock": {"now": "1800000000250", "expires": "1800000300250"},
         "lanes": [{"lane": j, "report": {**report, "cycle": 5.5}} for j in range(2)],
     }
 

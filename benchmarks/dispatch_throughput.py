@@ -1,0 +1,196 @@
+"""How fast the dispatcher starts a backlog, and whether its bounds hold, measured in the emulator.
+
+For each regime (rate-bound, concurrency-bound, mixed) one execution drains a backlog; then a
+sustained backlog is run with the schedule firing every POLL_SECONDS while executions run
+(three overlap at any time), over several executions. Printed as a table: achieved start rate
+against min(R, K/d), the most invocations in flight against K, and the most starts in any 1 s
+and 3 s window against ceil(R W) + 1.
+
+    .venv/bin/python benchmarks/dispatch_throughput.py           # about 4 minutes
+    .venv/bin/python benchmarks/dispatch_throughput.py --quick   # the single-execution regimes
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.chdir(ROOT)
+for k, v in {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "benchmark",
+    "AWS_SECRET_ACCESS_KEY": "benchmark",
+}.items():
+    os.environ.setdefault(k, v)
+
+from s3ep_pulumi import S3EventProcessor, S3EventProcessorArgs  # noqa: E402
+from s3ep_pulumi.local.capture import run_program  # noqa: E402
+from s3ep_pulumi.local.emulator import (  # noqa: E402
+    EMULATOR_CONFIG,
+    Emulated,
+    Recorder,
+    materialise,
+    patched_seams,
+)
+
+# The sustained backlog: a 52 s budget leaves a 12 s start window (at function.timeout 1 s);
+# a poll every 4 s keeps three executions overlapping while one runs lanes.
+SUSTAINED_BUDGET_SECONDS = 52
+POLL_SECONDS = 4.0
+RUNS = itertools.count()
+
+
+@dataclass(frozen=True)
+class Regime:
+    label: str
+    lanes: int
+    rate: float | None
+    handler_seconds: float
+    objects: int
+
+    @property
+    def target(self) -> float:
+        bound = self.lanes / self.handler_seconds
+        return min(self.rate, bound) if self.rate else bound
+
+
+REGIMES = [
+    Regime("rate-bound K=4 R=5 d=0.05", 4, 5.0, 0.05, 60),
+    Regime("concurrency-bound K=4 d=1", 4, None, 1.0, 40),
+    Regime("mixed K=10 R=10 d=0.8", 10, 10.0, 0.8, 150),
+]
+
+
+def sleeping(seconds: float) -> Any:
+    def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+        time.sleep(seconds)
+        return {"statusCode": 200}
+
+    return handler
+
+
+def processor(regime: Regime, budget: int | None = None) -> S3EventProcessorArgs:
+    dispatch: dict[str, Any] = {
+        "max_concurrency": regime.lanes,
+        "rate_per_second": regime.rate,
+        "receive_wait_seconds": 0,
+        "batch_size": 4,
+    }
+    function: dict[str, Any] = {"source_dir": "functions/process_object", "handler": "app.handler"}
+    if budget is not None:
+        dispatch |= {"max_execution_seconds": budget, "retry": {"max_delay_seconds": 1}}
+        function |= {"timeout": 1}
+    return S3EventProcessorArgs.model_validate(
+        {"name_prefix": "bench", "dispatch": dispatch, "function": function}
+    )
+
+
+def upload(emu: Emulated, n: int) -> None:
+    s3 = boto3.client("s3")
+    for i in range(n):
+        s3.put_object(Bucket=emu.bucket, Key=f"uploads/{i:05d}.jpg", Body=b"x")
+
+
+def run(regime: Regime, sustained: bool) -> list[str]:
+    args = processor(regime, SUSTAINED_BUDGET_SECONDS if sustained else None)
+    capture = run_program(lambda: S3EventProcessor("bench", args))
+    with mock_aws(config=EMULATOR_CONFIG), patched_seams(sleeping(regime.handler_seconds)) as rec:
+        emu = materialise(capture)
+        upload(emu, regime.objects)
+        if sustained:
+            arns = []
+            while emu.counts()["queue"] and len(arns) < 40:
+                arns.append(emu.start_poller(f"tick-{next(RUNS)}"))
+                time.sleep(POLL_SECONDS)
+            done: list[str] = []
+            while pending := [a for a in [*arns, *rec.handovers] if a not in done]:
+                for arn in pending:
+                    emu.wait(arn, timeout=200)
+                    done.append(arn)
+            spans = sorted(s for s in (emu.lanes_interval(a) for a in done) if s is not None)
+        else:
+            arn = emu.start_poller(f"run-{next(RUNS)}")
+            emu.wait(arn, timeout=600)
+            spans = [s for s in [emu.lanes_interval(arn)] if s is not None]
+    return row(regime, rec, spans, sustained)
+
+
+def row(
+    regime: Regime, rec: Recorder, spans: list[tuple[float, float]], sustained: bool
+) -> list[str]:
+    rate = rec.start_rate()
+    bound = (
+        [f"{rec.max_starts_in_window(w)} / {math.ceil(regime.rate * w) + 1}" for w in (1.0, 3.0)]
+        if regime.rate
+        else ["-", "-"]
+    )
+    label = regime.label + (", sustained (3 pollers)" if sustained else "")
+    gaps = [b[0] - a[1] for a, b in itertools.pairwise(spans)]
+    holders = sum(1 for a, b in itertools.pairwise(spans) if b[0] < a[1])
+    return [
+        label,
+        str(len(rec.invocations)),
+        str(len(spans)),
+        f"{sum(gaps) / len(gaps):.2f}" if gaps else "-",
+        str(holders),
+        f"{rate:.2f}",
+        f"{regime.target:.2f}",
+        f"{100 * rate / regime.target:.0f} %",
+        f"{rec.max_in_flight()} / {regime.lanes}",
+        *bound,
+    ]
+
+
+HEADER = [
+    "regime",
+    "starts",
+    "executions",
+    "mean gap s",
+    "overlaps",
+    "achieved/s",
+    "min(R, K/d)",
+    "share",
+    "max in flight / K",
+    "max in 1 s / bound",
+    "max in 3 s / bound",
+]
+
+
+def table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [HEADER, *rows]) for i in range(len(HEADER))]
+    line = " | ".join(h.ljust(w) for h, w in zip(HEADER, widths, strict=True))
+    rule = "-|-".join("-" * w for w in widths)
+    body = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join([line, rule, *body])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the single-execution regimes only")
+    parser.add_argument("--only", help="run the regimes whose label contains this")
+    options = parser.parse_args()
+    regimes = [r for r in REGIMES if not options.only or options.only in r.label]
+    rows = [run(r, sustained=False) for r in regimes]
+    if not options.quick:
+        rows += [
+            run(Regime(r.label, r.lanes, r.rate, r.handler_seconds, 400), sustained=True)
+            for r in regimes
+            if r.rate
+        ]
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
