@@ -12,6 +12,8 @@ the wiring. These seams of moto are adjusted so it behaves like AWS (see docs/aw
 - moto's SQS receive is not atomic: two threads receiving at once can both take the same
   message (SQS hides a message from every other receiver the moment one receives it). Here
   receives are serialised; the long poll still waits without holding anyone up.
+- moto's DynamoDB conditional writes are not atomic across threads (read, check, write); DynamoDB's
+  are. Here item writes are serialised, so two pollers never both take the lease.
 - moto's Step Functions interpreter names the errors of `aws-sdk:sqs:*` tasks `sqs.<Name>Exception`;
   AWS names them `Sqs.<Name>Exception` (so a Retry on `Sqs.RequestThrottledException` matches).
   Here they get AWS's names.
@@ -227,6 +229,7 @@ def patched_seams(
     is recorded."""
     from moto.awslambda.exceptions import LambdaClientError
     from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.dynamodb.models import DynamoDBBackend
     from moto.events.models import Rule
     from moto.sqs.models import SQSBackend
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -371,6 +374,21 @@ def patched_seams(
             {"ExecutionArn": started["executionArn"], "StartDate": started["startDate"].isoformat()}
         )
 
+    # A DynamoDB write with a condition is atomic (check and write as one step); moto reads the
+    # item, checks, then writes, so two threads can both pass the same condition (two lease
+    # holders). Here item writes are serialised, as DynamoDB's are per item.
+    item_lock = threading.Lock()
+    item_seams = {
+        name: getattr(DynamoDBBackend, name) for name in ("put_item", "update_item", "delete_item")
+    }
+
+    def atomic(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with item_lock:
+                return original(self, *args, **kwargs)
+
+        return call
+
     original_invoke = LambdaSimpleBackend.invoke
     names = aws_sdk._SERVICE_ERROR_NAMES
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign,assignment]
@@ -381,6 +399,8 @@ def patched_seams(
     for name, original in retention_seams.items():
         setattr(SQSBackend, name, expiring(original))
     sfn_task._eval_service_task = sfn_call  # type: ignore[method-assign]
+    for name, original in item_seams.items():
+        setattr(DynamoDBBackend, name, atomic(original))
     try:
         yield recorder
     finally:
@@ -392,6 +412,8 @@ def patched_seams(
         for name, original in retention_seams.items():
             setattr(SQSBackend, name, original)
         sfn_task._eval_service_task = original_sfn_call  # type: ignore[method-assign]
+        for name, original in item_seams.items():
+            setattr(DynamoDBBackend, name, original)
 
 
 def sqs_error(code: str, action: str) -> Exception:
