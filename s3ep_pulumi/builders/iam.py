@@ -456,21 +456,16 @@ def kms_key_policy(
             "Resource": "*",
             "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arns}},
         },
-        {
-            # IAM decides who may use the key through DynamoDB (the dispatcher role, the
-            # deployer creating the table); nothing may use it through DynamoDB from elsewhere.
-            "Sid": "AccountUsesTheKeyThroughDynamoDb",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-            "Action": TABLE_KEY_ACTIONS,
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {
-                    "kms:ViaService": f"dynamodb.{region}.amazonaws.com",
-                    "kms:CallerAccount": account_id,
-                }
-            },
-        },
+        # IAM decides who may use the key through DynamoDB (the dispatcher role, the deployer
+        # creating the table); nothing may use it through DynamoDB from elsewhere.
+        _via_service(
+            "AccountUsesTheKeyThroughDynamoDb",
+            TABLE_KEY_ACTIONS,
+            partition,
+            region,
+            account_id,
+            "dynamodb",
+        ),
         {
             "Sid": "EventBridgeDeliversToEncryptedQueues",
             "Effect": "Allow",
