@@ -36,6 +36,7 @@ from s3ep_pulumi.local.emulator import (
     patched_seams,
 )
 from s3ep_pulumi.local.simulate import declared_function, lambda_function
+from s3ep_pulumi.model import budget
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 
 pytestmark = [pytest.mark.emulator, pytest.mark.usefixtures("aws_env")]
@@ -602,37 +603,38 @@ def test_a_long_backlog_spends_no_receive_on_a_message_a_lane_cannot_start(
     assert Counter(rec.keys()) == {k: max_receive_count if k in bad else 1 for k in work}
 
 
-def test_standard_history_per_message_stays_within_the_planned_worst_case() -> None:
-    throttled: Counter[str] = Counter()
-
-    def throttle(payload: dict[str, Any]) -> bool:
-        if "body" not in payload:  # the execution's Plan: no message
-            return False
-        key = json.loads(payload["body"])["s3_details"]["key"]
-        throttled[key] += 1
-        return throttled[key] <= 1
-
+def test_a_standard_parents_history_grows_by_its_rounds_not_by_its_messages() -> None:
+    # GIVEN a STANDARD dispatcher and a backlog three 10 s windows long
     raw = settings(
         dispatch={
             "workflow_type": "STANDARD",
-            "max_concurrency": 1,
-            "rate_per_second": 0.4,  # every start but the first waits in a deferral
-            "retry": {"max_attempts": 2, "interval_seconds": 1, "max_delay_seconds": 1},
-        }
+            "max_concurrency": 2,
+            "rate_per_second": 2,
+            "max_execution_seconds": 50,
+            "retry": {"max_delay_seconds": 1},
+        },
+        function={"timeout": 1},
     )
-    with pipeline(raw, raising, throttle) as (emu, rec):
-        upload(emu, keys(2))
-        arn = emu.start_poller("standard")
-        assert emu.wait(arn)["status"] == "SUCCEEDED"
+    with pipeline(raw, sleeping(0.05)) as (emu, rec):
+        upload(emu, keys(45))
+        # WHEN the schedule fires once
+        arn = emu.start_poller("parent")
+        assert emu.wait(arn, timeout=240)["status"] == "SUCCEEDED"
         events = emu.history(arn)
-    # two messages, each received twice (max_receive_count 2) and failed: 4 receipts, in two
-    # full lane rounds and a last empty one
-    assert len(rec.invocations) == 4
-    assert rec.throttles == 2
-    planned = S3EventProcessorArgs.model_validate(raw).budget.history_events_worst(
-        rounds=3, messages=4
-    )
-    assert len(events) <= planned
+        runs = emu.runs(arn)
+        entered = emu.states_entered(arn)
+        assert emu.counts() == {"queue": 0, "dlq": 0}
+    # THEN every round is one run and two transitions, whatever the run did: the last run
+    # found the queue empty (held the lease, nothing left) and the parent ended
+    rounds = len(runs)
+    assert rounds >= 3
+    assert entered == ["Init", *["Run", "Again"] * rounds, "Done"]
+    assert rec.runs == runs
+    # the execution's start and end, Init and Done, and per round: Run (entered, scheduled,
+    # started, submitted, succeeded, exited) and Again (entered, exited); no start refused
+    assert len(events) == 2 + 2 + 2 + rounds * (6 + 2)
+    assert len(events) - 2 <= budget.PARENT_EVENTS_FIXED + rounds * budget.PARENT_EVENTS_PER_ROUND
+    assert sorted(rec.keys()) == keys(45)
 
 
 def test_sqs_refuses_a_message_larger_than_a_lanes_batch_allows() -> None:
