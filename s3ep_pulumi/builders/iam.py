@@ -262,7 +262,7 @@ def dispatcher_policy(
 
 
 # The rule Step Functions manages in the account to learn when a child execution of a
-# `startExecution.sync` task has ended (docs/aws-semantics.md F13).
+# `startExecution.sync` task has ended (docs/aws-semantics.md F16).
 SYNC_EXECUTION_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
 SYNC_EXECUTION_RULE_ACTIONS = ["events:PutTargets", "events:PutRule", "events:DescribeRule"]
 

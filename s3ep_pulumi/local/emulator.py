@@ -33,7 +33,7 @@ the wiring. These seams of moto are adjusted so it behaves like AWS (see docs/aw
   recorded in `Recorder.runs`, never skipped by `handover=False`) and waited for at once; moto
   then answers what Step Functions answers: DescribeExecution with `Input` and `Output` parsed
   as JSON, or, when the child did not succeed, the task fails with `States.TaskFailed` and the
-  description as its cause (docs/aws-semantics.md F13).
+  description as its cause (docs/aws-semantics.md F16).
 - moto's SQS never throttles. `patched_seams(sqs_faults=...)` fails chosen SQS calls of the state
   machine as SQS does when it refuses them (`RequestThrottled`, `KmsThrottled`, `OverLimit`), at
   the point where the interpreter calls SQS, so the task sees the error AWS reports.
@@ -399,7 +399,7 @@ def patched_seams(
     def sync2_resolver(self: Any, *args: Any, **kwargs: Any) -> Callable[[], Any]:
         # moto answers DescribeExecution's camelCase keys; Step Functions answers them in
         # PascalCase (ExecutionArn, Input, Output, InputDetails.Included, ...).
-        resolve = original_sync2(self, *args, **kwargs)
+        resolve: Callable[[], Any] = original_sync2(self, *args, **kwargs)  # type: ignore[assignment]
 
         def resolved() -> Any:
             out = resolve()
