@@ -222,7 +222,7 @@ def dispatcher(
                 lambda machine, runs, rule: iam.dispatcher_parent_policy(
                     state_machine_arn=machine,
                     run_state_machine_arn=runs,
-                    run_executions_arn=runs.replace(":stateMachine:", ":execution:") + ":*",
+                    run_executions_arns=iam.run_execution_arns(runs),
                     sync_rule_arn=rule,
                     tracing=d.tracing,
                     logging=d.logging_enabled,

@@ -301,7 +301,10 @@ def test_the_dispatcher_may_start_only_its_own_state_machine_to_hand_over() -> N
 
 
 RUN = f"arn:aws:states:{ARN}:stateMachine:img-dispatcher-run"
-RUN_EXECUTIONS = f"arn:aws:states:{ARN}:execution:img-dispatcher-run:*"
+RUN_EXECUTIONS = [
+    f"arn:aws:states:{ARN}:execution:img-dispatcher-run:*",
+    f"arn:aws:states:{ARN}:express:img-dispatcher-run:*:*",  # an EXPRESS execution's ARN
+]
 SYNC_RULE = f"arn:aws:events:{ARN}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
 
 
@@ -309,7 +312,7 @@ def parent_policy(**overrides: Any) -> dict[str, Any]:
     args: dict[str, Any] = {
         "state_machine_arn": STATE_MACHINE,
         "run_state_machine_arn": RUN,
-        "run_executions_arn": RUN_EXECUTIONS,
+        "run_executions_arns": iam.run_execution_arns(RUN),
         "sync_rule_arn": SYNC_RULE,
         "tracing": False,
         "logging": False,
@@ -322,9 +325,7 @@ def test_a_standard_parent_may_only_run_its_runs_wait_for_them_and_start_its_suc
     # nested execution), and its own state machine for the successor; no queue, lease or function
     assert parent_policy() == doc(
         allow("StartRuns", ["states:StartExecution"], [RUN, STATE_MACHINE]),
-        allow(
-            "WaitForRuns", ["states:DescribeExecution", "states:StopExecution"], [RUN_EXECUTIONS]
-        ),
+        allow("WaitForRuns", ["states:DescribeExecution", "states:StopExecution"], RUN_EXECUTIONS),
         allow(
             "RunEndEvents",
             ["events:PutTargets", "events:PutRule", "events:DescribeRule"],

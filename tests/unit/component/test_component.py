@@ -600,14 +600,18 @@ def test_a_standard_parent_may_only_run_and_wait_for_its_runs_which_keep_the_wor
     parent = allowed(
         capture.one("aws:iam/rolePolicy:RolePolicy", "images-dispatcher-policy").prop("policy")
     )
+    executions = [
+        f"arn:aws:states:{REGION}:{ACCOUNT_ID}:execution:img-dispatcher-run:*",
+        f"arn:aws:states:{REGION}:{ACCOUNT_ID}:express:img-dispatcher-run:*:*",
+    ]
     sync_rule = (
         f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/"
         "StepFunctionsGetEventsForStepFunctionsExecutionRule"
     )
     assert {a: r for a, r in parent.items() if r != ["*"]} == {
         "states:StartExecution": [RUN_ARN, MACHINE_ARN],  # a round; the successor
-        "states:DescribeExecution": [f"{RUN_ARN.replace(':stateMachine:', ':execution:')}:*"],
-        "states:StopExecution": [f"{RUN_ARN.replace(':stateMachine:', ':execution:')}:*"],
+        "states:DescribeExecution": executions,
+        "states:StopExecution": executions,
         "events:PutTargets": [sync_rule],
         "events:PutRule": [sync_rule],
         "events:DescribeRule": [sync_rule],
