@@ -86,6 +86,9 @@ def alarms(
             rule=n.rule,
             function=args.function_name,
             state_machine_arn=dispatcher.state_machine.arn,
+            run_state_machine_arn=(
+                dispatcher.run.state_machine.arn if dispatcher.run is not None else None
+            ),
         ),
     )
     for spec in specs:
@@ -179,7 +182,7 @@ def dashboard(
     if not args.monitoring.dashboard:
         return None
 
-    def render(region: str, machine: str, *alarm_arns: str) -> str:
+    def render(region: str, machine: str, run: str | None, *alarm_arns: str) -> str:
         targets = DashboardTargets(
             region=region,
             rule=n.rule,
@@ -190,6 +193,7 @@ def dashboard(
             alias=function.alias,
             alarm_arns=list(alarm_arns),
             messages_per_instance=args.function.scaling_messages_per_instance,
+            run_state_machine_arn=run,
         )
         return json.dumps(dashboard_body(f"s3ep {ctx.name}", targets))
 
@@ -197,7 +201,10 @@ def dashboard(
         f"{ctx.name}-dashboard",
         dashboard_name=n.dashboard,
         dashboard_body=pulumi.Output.all(
-            ctx.region, dispatcher.state_machine.arn, *alarms.alarm_arns
+            ctx.region,
+            dispatcher.state_machine.arn,
+            dispatcher.run.state_machine.arn if dispatcher.run is not None else None,
+            *alarms.alarm_arns,
         ).apply(lambda v: render(*v)),
         opts=ctx.opts(),
     )

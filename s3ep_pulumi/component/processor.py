@@ -93,7 +93,10 @@ class S3EventProcessor(pulumi.ComponentResource):
         alarms = operations.alarms(ctx, cfg, enc, disp)
         board = operations.dashboard(ctx, cfg, fn, disp, alarms)
         log_groups = [("function", fn.log_group)] if fn.log_group is not None else []
-        splunk.splunk(ctx, cfg, [*log_groups, ("dispatcher", disp.log_group)], enc)
+        log_groups.append(("dispatcher", disp.log_group))
+        if disp.run is not None:
+            log_groups.append(("dispatcher-run", disp.run.log_group))
+        splunk.splunk(ctx, cfg, log_groups, enc)
         backfill.backfill(ctx, cfg, store, q, enc)
 
         self.bucket_name, self.bucket_arn = store.bucket_name, store.bucket_arn
