@@ -66,11 +66,11 @@ HISTORY_BUDGET_SHARE = 0.8
 # and exited: 2; each task attempt scheduled/started/ended: 3; an SQS task retries 3 times).
 # tests/emulator/test_dispatcher.py checks a measured history against them.
 SQS_TASK_EVENTS_WORST = 2 + 3 * (SQS_RETRY_ATTEMPTS + 1)
-# per execution: the execution's own 2, Init, Probe, HasWork, Acquire, Hold, Lanes (Map events),
-# ReleaseLease, More, HandOver, Handover (a states:startExecution task, retried once), Done;
-# Plan (a Lambda task) is added with its retries
+# per execution: the execution's own 2, Init, Probe, HasWork, LastCycle, Acquire, Hold, Lanes
+# (Map events), ReleaseLease, More, HandOver, Handover (a states:startExecution task, retried
+# once), Done; Plan (a Lambda task) is added with its retries
 HISTORY_EVENTS_FIXED = (
-    2 + 2 + 2 * SQS_TASK_EVENTS_WORST + 2 * DYNAMODB_TASK_EVENTS_WORST + 2 * 4 + 6 + (2 + 3 * 2)
+    2 + 2 + 2 * SQS_TASK_EVENTS_WORST + 3 * DYNAMODB_TASK_EVENTS_WORST + 2 * 4 + 6 + (2 + 3 * 2)
 )
 # per lane: its Map iteration, ReleaseUnstarted, its last state (Drained, WindowClosed, ...)
 HISTORY_EVENTS_PER_LANE = 2 + SQS_TASK_EVENTS_WORST + 2

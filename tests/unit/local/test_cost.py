@@ -163,3 +163,11 @@ def test_the_leases_dynamodb_writes_are_counted_and_priced_with_the_queue_reques
     usage.objects = 1_000
     # 3 writes a thousand objects: 3,000 a million objects, at $0.625 a million write units
     assert cost.cost(usage, "EXPRESS", triggers_per_object=0).sqs == dollars(0.001875)
+
+
+def test_lambda_time_is_priced_at_the_functions_architecture() -> None:
+    usage = cost.Usage(objects=1_000_000, pacing_gb_seconds=1_000_000.0)  # 1 GB-s per object
+    arm = cost.cost(usage, "EXPRESS", triggers_per_object=0.0)
+    x86 = cost.cost(usage, "EXPRESS", triggers_per_object=0.0, architecture="x86_64")
+    assert arm.lambda_pacing == pytest.approx(13.3334)
+    assert x86.lambda_pacing == pytest.approx(16.6667)

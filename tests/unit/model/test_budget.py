@@ -40,10 +40,10 @@ def test_budget_of_the_defaults() -> None:
         history_events_per_message_worst=52,
         lane_rounds=None,
         lane_batch_bytes=10 * (16_384 + 2_048),
-        # Probe and More; Acquire and ReleaseLease (DynamoDB, retried like SQS); HasWork, Hold,
-        # HandOver, Done; the Lanes Map; Handover (2 attempts); + Plan (4 Lambda attempts) + per
-        # lane: its iteration, ReleaseUnstarted, its end
-        history_events_fixed=2 + 2 + 2 * 14 + 2 * 14 + 8 + 6 + 8 + 14 + (2 + 14 + 2) * 10,
+        # Probe and More; LastCycle, Acquire and ReleaseLease (DynamoDB, retried like SQS);
+        # HasWork, Hold, HandOver, Done; the Lanes Map; Handover (2 attempts); + Plan (4 Lambda
+        # attempts) + per lane: its iteration, ReleaseUnstarted, its end
+        history_events_fixed=2 + 2 + 2 * 14 + 3 * 14 + 8 + 6 + 8 + 14 + (2 + 14 + 2) * 10,
     )
 
 
