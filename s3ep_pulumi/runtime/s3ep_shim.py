@@ -40,8 +40,10 @@ lane measures its cycle itself: the seconds from one handler start to the lane's
 the report's `measured`. Nothing measured yet: every lane of the ceiling.
 
 Pacing: starts live on a grid of 1/rate seconds counted from the Unix epoch; lane j of N owns the
-grid points n with n % N == j, so two lanes never share a point, across executions too. A lane
-starts at its next free point; a start up to TOLERANCE_FRACTION/rate late keeps its point. Hence
+grid points n with n % N == j, so two lanes of an execution never share a point; the next
+execution's lanes start after every answer of this one's, which holds each point until its
+tolerance has passed, so their points are later ones, whatever their N. A lane starts at its
+next free point; a start up to TOLERANCE_FRACTION/rate late keeps its point. Hence
 any W-second window holds at most ceil(rate * W) + 1 starts (docs/dispatch.md has the proof).
 """
 
