@@ -5,15 +5,24 @@ Step Functions -> the shim and a handler that takes HANDLER_SECONDS), for each w
 and prices what the executions used (s3ep_pulumi/local/cost.py) beside two baselines computed in the
 same run: one execution per object, and an SQS event source mapping straight to Lambda.
 
-    .venv/bin/python benchmarks/dispatch_cost.py            # 1,000 objects at 10/s, ~5 minutes
-    .venv/bin/python benchmarks/dispatch_cost.py --objects 200 --quick
+The lanes of an execution are sized from the cycle the previous one measured (kept on the lease
+item), so each design first runs a warm-up backlog (not counted) and then the measured one; the
+row "first execution" is the same design without the warm-up: every lane of max_concurrency, as
+before issue 13. The Lambda time spent waiting for start slots is priced at each `--memory`
+(x86_64 unless `--architecture arm64`), and every paced start's lateness against its grid point
+is reported (p50/p90/p99/max, ms).
+
+    .venv/bin/python benchmarks/dispatch_cost.py --objects 300 --memory 256,1024   # ~15 minutes
+    .venv/bin/python benchmarks/dispatch_cost.py --quick                            # < 5 minutes
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
+import math
 import os
 import sys
 import time
@@ -41,7 +50,6 @@ from s3ep_pulumi.local.emulator import EMULATOR_CONFIG, Emulated, materialise, p
 
 HANDLER_SECONDS = 0.05  # a quick handler: lanes wait for their slots most of the time
 BUSY_HANDLER_SECONDS = 0.8  # close to max_concurrency / rate: lanes are busy, little waiting
-FUNCTION_MEMORY_GB = 256 / 1024  # the model's default memory_size
 POLLS_PER_HOUR = 60  # the schedule, at the default poll interval of one minute
 # SQS event source mapping (baseline): Lambda long-polls with at least 5 pollers; each receive
 # returns up to a batch of 10 and each batch is deleted with one DeleteMessageBatch.
@@ -58,7 +66,9 @@ def sleeping(seconds: float) -> Any:
     return handler
 
 
-def processor(workflow: str, rate: float | None, concurrency: int) -> S3EventProcessorArgs:
+def processor(
+    workflow: str, rate: float | None, concurrency: int, architecture: str = "x86_64"
+) -> S3EventProcessorArgs:
     return S3EventProcessorArgs.model_validate(
         {
             "name_prefix": "bench",
@@ -67,54 +77,103 @@ def processor(workflow: str, rate: float | None, concurrency: int) -> S3EventPro
                 "max_concurrency": concurrency,
                 "rate_per_second": rate,
             },
-            "function": {"source_dir": "functions/process_object", "handler": "app.handler"},
+            "function": {
+                "source_dir": "functions/process_object",
+                "handler": "app.handler",
+                "architecture": architecture,
+            },
         }
     )
 
 
 @dataclass
 class Measured:
-    usage: pricing.Usage
+    usage: pricing.Usage  # pacing_gb_seconds holds Lambda seconds: priced per memory later
     busy_poll: pricing.Usage
     seconds: float  # first start to last end
     rate: float  # achieved starts per second
+    lanes: list[int]  # lanes of each execution that ran lanes
+    lateness: list[float]  # seconds each paced start came after its grid point, sorted
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile of sorted `values` (nearest rank)."""
+    return values[max(0, math.ceil(q * len(values)) - 1)] if values else float("nan")
+
+
+def drain(emu: Emulated, recorder: Any, busy_probe: bool) -> tuple[list[str], Any]:
+    """Start a poll and wait for it and its handover chain; with `busy_probe`, also one poll
+    while it runs (it finds the lease taken). The executions, and that busy poll's usage."""
+    runs: list[str] = []
+    busy = None
+    while emu.counts()["queue"]:
+        first = emu.start_poller(f"run-{next(RUNS)}")
+        runs.append(first)
+        if busy_probe and busy is None:  # the next tick of the schedule, while the first runs
+            time.sleep(1)
+            second = emu.start_poller(f"busy-{next(RUNS)}")
+            emu.wait(second)
+            busy = emu.usage(second)
+        emu.wait(first, timeout=900)
+        # and every successor it handed over to, until the chain ended
+        while pending := [a for a in recorder.handovers if a not in runs]:
+            for arn in pending:
+                emu.wait(arn, timeout=900)
+                runs.append(arn)
+    return runs, busy
 
 
 def measure(
-    args: S3EventProcessorArgs, objects: int, handler_seconds: float = HANDLER_SECONDS
+    args: S3EventProcessorArgs,
+    objects: int,
+    handler_seconds: float = HANDLER_SECONDS,
+    warmup: int = 0,
 ) -> Measured:
+    """Run `warmup` objects first in two executions (not counted: they measure the handler's
+    cycle for the next one, as earlier executions do in steady operation), then `objects`."""
     capture = run_program(lambda: S3EventProcessor("bench", args))
     with mock_aws(config=EMULATOR_CONFIG), patched_seams(sleeping(handler_seconds)) as recorder:
         emu = materialise(capture)
         s3 = boto3.client("s3")
+        # two warm-up executions: the first runs every lane (nothing measured yet), the second
+        # is sized from it and measures again with the lanes it will run
+        for n, half in enumerate((warmup // 2, warmup - warmup // 2) if warmup else ()):
+            for i in range(half):
+                s3.put_object(Bucket=emu.bucket, Key=f"warm/{n}-{i:06d}.jpg", Body=b"x")
+            drain(emu, recorder, busy_probe=False)
+        if warmup:
+            with recorder._lock:
+                recorder.invocations.clear()
+                recorder.invokes, recorder.invoke_seconds = 0, 0.0
+                recorder.handovers.clear()
         for i in range(objects):
             s3.put_object(Bucket=emu.bucket, Key=f"in/{i:06d}.jpg", Body=b"x")
-        usage, busy = pricing.Usage(objects=objects), None
-        runs: list[str] = []
-        while emu.counts()["queue"]:
-            first = emu.start_poller(f"run-{next(RUNS)}")
-            runs.append(first)
-            if busy is None:  # the next tick of the schedule, while the first one runs
-                time.sleep(1)
-                second = emu.start_poller(f"busy-{next(RUNS)}")
-                emu.wait(second)
-                busy = emu.usage(second)
-            emu.wait(first, timeout=900)
-            # and every successor it handed over to, until the chain ended
-            while pending := [a for a in recorder.handovers if a not in runs]:
-                for arn in pending:
-                    emu.wait(arn, timeout=900)
-                    runs.append(arn)
+        runs, busy = drain(emu, recorder, busy_probe=True)
+        usage = pricing.Usage(objects=objects)
+        lanes = []
         for arn in runs:
             usage += emu.usage(arn)
+            output = json.loads(emu.wait(arn).get("output") or "{}")
+            if isinstance(output.get("lanes"), list):
+                lanes.append(len(output["lanes"]))
     starts = recorder.starts()
     usage.extra_invocations = recorder.invokes - len(recorder.invocations)
-    usage.pacing_gb_seconds = recorder.pacing_seconds() * FUNCTION_MEMORY_GB
+    usage.pacing_gb_seconds = recorder.pacing_seconds()  # seconds; x memory when priced
     assert len(recorder.invocations) == objects, "every object exactly once"
     assert busy is not None
     return Measured(
-        usage, busy, max(i.end for i in recorder.invocations) - starts[0], recorder.start_rate()
+        usage,
+        busy,
+        max(i.end for i in recorder.invocations) - starts[0],
+        recorder.start_rate(),
+        lanes,
+        recorder.lateness(),
     )
+
+
+def at_memory(usage: pricing.Usage, memory_mb: int) -> pricing.Usage:
+    """`usage` with its Lambda seconds spent pacing as GB-seconds at `memory_mb`."""
+    return dataclasses.replace(usage, pacing_gb_seconds=usage.pacing_gb_seconds * memory_mb / 1024)
 
 
 def per_execution_baseline(workflow: str, objects: int) -> pricing.Usage:
@@ -187,22 +246,35 @@ def money(value: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=1000)
+    parser.add_argument("--warmup", type=int, default=60, help="objects run first, not counted")
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--sweep", type=float, nargs="*", default=[2, 5, 20])
-    parser.add_argument("--quick", action="store_true", help="sweep with 10 s of objects each")
+    parser.add_argument("--memory", default="256,1024", help="function memory, MB, comma-separated")
+    parser.add_argument("--architecture", choices=("x86_64", "arm64"), default="x86_64")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="200 objects, the EXPRESS 0.05 s designs and the baselines only, no sweep (< 5 min)",
+    )
     opts = parser.parse_args()
+    memories = [int(m) for m in opts.memory.split(",")]
+    arch = opts.architecture
+    objects = 200 if opts.quick else opts.objects
+    warmup = min(opts.warmup, 40) if opts.quick else opts.warmup
 
     header = [
         "design",
         "objects",
+        "lanes",
         "achieved/s",
+        "late p50/p90/p99/max ms",
         "transitions/obj",
         "exec-s/obj",
         "SQS req/obj",
         "DynamoDB req/obj",
         "extra invokes/obj",
-        "pacing GB-s/obj",
+        "pacing s/obj",
         "Step Functions",
         "SQS+DynamoDB",
         "Lambda pacing",
@@ -210,105 +282,123 @@ def main() -> None:
         "logs",
         "total $/M objects",
     ]
-    rows: list[list[str]] = []
+    tables: dict[int, list[list[str]]] = {m: [] for m in memories}
 
-    def row(name: str, u: pricing.Usage, c: pricing.Cost, achieved: float | None) -> None:
-        rows.append(
-            [
-                name,
-                str(u.objects),
-                f"{achieved:.2f}" if achieved else "-",
-                f"{u.per_object('transitions'):.2f}",
-                f"{u.per_object('billed_seconds'):.3f}",
-                f"{(u.sqs_requests + u.fifo_requests) / u.objects:.3f}",
-                f"{u.per_object('dynamodb_requests'):.3f}",
-                f"{u.per_object('extra_invocations'):.3f}",
-                f"{u.per_object('pacing_gb_seconds'):.3f}",
-                money(c.step_functions),
-                money(c.sqs),
-                money(c.lambda_pacing),
-                money(c.triggers),
-                money(c.logs),
-                money(c.total),
-            ]
-        )
+    def row(
+        name: str,
+        u: pricing.Usage,
+        workflow: str,
+        m: Measured | None = None,
+        trigger: pricing.Usage | None = None,
+        triggers: float = 0.0,
+    ) -> None:
+        late = m.lateness if m else []
+        spread = "/".join(f"{1000 * percentile(late, q):.0f}" for q in (0.5, 0.9, 0.99, 1.0))
+        for memory in memories:
+            c = pricing.cost(
+                at_memory(u, memory),
+                workflow,
+                trigger=trigger,
+                triggers_per_object=triggers,
+                architecture=arch,
+            )
+            tables[memory].append(
+                [
+                    name,
+                    str(u.objects),
+                    ",".join(map(str, sorted(set(m.lanes)))) if m and m.lanes else "-",
+                    f"{m.rate:.2f}" if m else "-",
+                    spread if late else "-",
+                    f"{u.per_object('transitions'):.2f}",
+                    f"{u.per_object('billed_seconds'):.3f}",
+                    f"{(u.sqs_requests + u.fifo_requests) / u.objects:.3f}",
+                    f"{u.per_object('dynamodb_requests'):.3f}",
+                    f"{u.per_object('extra_invocations'):.3f}",
+                    f"{u.per_object('pacing_gb_seconds'):.3f}",
+                    money(c.step_functions),
+                    money(c.sqs),
+                    money(c.lambda_pacing),
+                    money(c.triggers),
+                    money(c.logs),
+                    money(c.total),
+                ]
+            )
 
-    for workflow, seconds in (
-        ("EXPRESS", HANDLER_SECONDS),
-        ("STANDARD", HANDLER_SECONDS),
-        ("EXPRESS", BUSY_HANDLER_SECONDS),
-    ):
-        m = measure(processor(workflow, opts.rate, opts.concurrency), opts.objects, seconds)
-        c = pricing.cost(
-            m.usage, workflow, trigger=m.busy_poll, triggers_per_object=triggers_per_object(m.rate)
-        )
-        name = f"s3ep {workflow} K={opts.concurrency} R={opts.rate:g}, handler {seconds:g} s"
-        row(name, m.usage, c, m.rate)
+    designs: list[tuple[str, float, int, str]] = [
+        ("EXPRESS", HANDLER_SECONDS, warmup, ""),
+        ("EXPRESS", HANDLER_SECONDS, 0, ", first execution (every lane)"),
+    ]
+    if not opts.quick:
+        designs += [
+            ("STANDARD", HANDLER_SECONDS, warmup, ""),
+            ("EXPRESS", BUSY_HANDLER_SECONDS, warmup, ""),
+        ]
+    for workflow, seconds, warm, label in designs:
+        args = processor(workflow, opts.rate, opts.concurrency, arch)
+        m = measure(args, objects, seconds, warmup=warm)
+        name = f"s3ep {workflow} K={opts.concurrency} R={opts.rate:g}, handler {seconds:g} s{label}"
+        row(name, m.usage, workflow, m, m.busy_poll, triggers_per_object(m.rate))
         print(
-            f"  {workflow}: SQS requests by action {m.usage.sqs_by_action}, "
+            f"  {name}: lanes {m.lanes}, SQS requests by action {m.usage.sqs_by_action}, "
             f"busy poll {m.busy_poll.transitions} transitions, {m.seconds:.0f} s",
             flush=True,
         )
-    baseline_objects = max(50, opts.objects // 5)
+    baseline_objects = 50 if opts.quick else max(50, objects // 5)
     for workflow in ("EXPRESS", "STANDARD"):
         u = per_execution_baseline(workflow, baseline_objects)
-        row(
-            f"one {workflow} execution per object",
-            u,
-            pricing.cost(u, workflow, triggers_per_object=0.0),
-            None,
+        row(f"one {workflow} execution per object", u, workflow)
+    esm = esm_baseline(objects, opts.rate)
+    for memory in memories:
+        tables[memory].append(
+            [
+                "SQS event source mapping",
+                str(objects),
+                *["-"] * 3,
+                *["0", "0", "0.200", "0", "0", "0"],
+                *[money(0), money(esm.sqs), money(0), money(0), money(0), money(esm.total)],
+            ]
         )
-    esm = esm_baseline(opts.objects, opts.rate)
-    rows.append(
-        [
-            "SQS event source mapping",
-            str(opts.objects),
-            "-",
-            "0",
-            "0",
-            "0.200",
-            "0",
-            "0",
-            "0",
-            money(0),
-            money(esm.sqs),
-            money(0),
-            money(0),
-            money(0),
-            money(esm.total),
-        ]
-    )
-    print()
-    print(
-        "Orchestration cost per million objects, us-east-1 list prices (baselines with the "
-        f"{HANDLER_SECONDS:g} s handler); the handler's own Lambda compute and EventBridge "
-        "delivery left out"
-    )
-    print(table(rows, header))
+    for memory in memories:
+        print()
+        print(
+            f"Cost per million objects at {memory} MB ({arch}), us-east-1 list prices (baselines "
+            f"with the {HANDLER_SECONDS:g} s handler); the handler's own Lambda compute and "
+            "EventBridge delivery left out"
+        )
+        print(table(tables[memory], header))
+    if opts.quick:
+        return
 
     sweep_rows: list[list[str]] = []
     for rate in [*opts.sweep, opts.rate]:
-        objects = int(rate * 10) if opts.quick else max(50, int(rate * 20))
+        count = max(50, int(rate * 20))
         for workflow in ("EXPRESS", "STANDARD"):
-            m = measure(processor(workflow, rate, opts.concurrency), objects)
-            c = pricing.cost(
-                m.usage,
-                workflow,
-                trigger=m.busy_poll,
-                triggers_per_object=triggers_per_object(m.rate),
-            )
+            m = measure(processor(workflow, rate, opts.concurrency, arch), count, warmup=warmup)
+            priced = [
+                pricing.cost(
+                    at_memory(m.usage, memory),
+                    workflow,
+                    trigger=m.busy_poll,
+                    triggers_per_object=triggers_per_object(m.rate),
+                    architecture=arch,
+                )
+                for memory in memories
+            ]
+            c = priced[0]
             sweep_rows.append(
                 [
                     f"{rate:g}",
                     workflow,
-                    str(objects),
+                    str(count),
+                    ",".join(map(str, sorted(set(m.lanes)))),
                     f"{m.rate:.2f}",
                     f"{m.usage.per_object('transitions'):.2f}",
                     f"{m.usage.per_object('billed_seconds'):.3f}",
+                    f"{m.usage.per_object('pacing_gb_seconds'):.3f}",
                     money(c.step_functions),
                     money(c.sqs + c.triggers + c.logs),
-                    money(c.lambda_pacing),
-                    money(c.total),
+                    *[money(p.lambda_pacing) for p in priced],
+                    *[money(p.total) for p in priced],
                 ]
             )
     print()
@@ -323,13 +413,15 @@ def main() -> None:
                 "rate/s",
                 "type",
                 "objects",
+                "lanes",
                 "achieved/s",
                 "transitions/obj",
                 "exec-s/obj",
+                "pacing s/obj",
                 "Step Functions",
                 "SQS+triggers+logs",
-                "Lambda pacing",
-                "total",
+                *[f"pacing at {m} MB" for m in memories],
+                *[f"total at {m} MB" for m in memories],
             ],
         )
     )

@@ -2,9 +2,10 @@
 
 One execution (started by the schedule) does:
 
-    Init -> Probe (queue empty? -> Idle) -> Plan (each lane's first receive report, and the
-         clock) -> Acquire the lease (held by another? -> Busy) -> Lanes: a Map of
-         `max_concurrency` lanes -> Release the lease
+    Init -> Probe (queue empty? -> Idle) -> LastCycle (what the last execution measured)
+         -> Plan (how many lanes, each lane's first receive report, and the clock)
+         -> Acquire the lease (held by another? -> Busy) -> Lanes: a Map of up to
+         `max_concurrency` lanes -> Release the lease (keeping the lanes' measured cycle)
 
 Each lane is a worker that invokes one message at a time, so at most `max_concurrency`
 invocations are ever in flight; the lease (one DynamoDB item, taken with a conditional write,
@@ -79,7 +80,13 @@ CONDITION_FAILED = ["DynamoDB.ConditionalCheckFailedException"]
 # The lease's item, and the names of its attributes (ExpressionAttributeNames, so no attribute
 # name can collide with a DynamoDB reserved word).
 LEASE_KEY = {"pk": {"S": "lease"}}
-LEASE_NAMES = {"#holder": "holder", "#expires": "expires", "#fence": "fence", "#renewed": "renewed"}
+LEASE_NAMES = {
+    "#holder": "holder",
+    "#expires": "expires",
+    "#fence": "fence",
+    "#renewed": "renewed",
+    "#cycle": "cycle",
+}
 CATCH_ALL = ["States.ALL"]
 
 
@@ -224,7 +231,13 @@ def _message_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[st
             "Resource": "arn:aws:states:::lambda:invoke",
             "Parameters": {
                 "FunctionName": t.function_arn,
-                "Payload": {"body.$": "$.message.Body", "s3ep.$": "$.control"},
+                # `after`: this message's previous answer (after a deferral: when the message
+                # first arrived, so the wait is no part of the lane's cycle), "none" at first
+                "Payload": {
+                    "body.$": "$.message.Body",
+                    "after.$": "$.result.payload",
+                    "s3ep.$": "$.control",
+                },
             },
             "TimeoutSeconds": args.budget.invoke_task_timeout_seconds,
             "ResultSelector": {"payload.$": "$.Payload"},
@@ -421,7 +434,8 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
             "ItemSelector": {
                 "message.$": "$$.Map.Item.Value",
                 "report.$": "$.report",
-                "control": {**_control(args), "lane.$": "$.lane", "cycle.$": "$.report.cycle"},
+                "result": {"payload": {"outcome": "none"}},
+                "control": _lane_control(args),
             },
             "ItemProcessor": {
                 "ProcessorConfig": {"Mode": "INLINE"},
@@ -441,6 +455,7 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
             "Type": "Pass",
             "Parameters": {
                 "lane.$": "$.lane",
+                "lanes.$": "$.lanes",
                 "started.$": "$.started",
                 "lease.$": "$.lease",
                 "round.$": "States.MathAdd($.round, 1)",
@@ -450,6 +465,9 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
                     "States.ArrayGetItem($.outcomes.reports, "
                     "States.MathAdd(States.ArrayLength($.outcomes.reports), -1))"
                 ),
+                # only a receive's first message measures the lane's cycle (the shim's
+                # `measured_cycle`): its report carries the lane's mean
+                "first.$": "States.ArrayGetItem($.outcomes.reports, 0)",
                 "expired.$": "States.ArrayContains($.outcomes.flags, true)",
                 "releases.$": "$.outcomes.releases",
                 "deletes.$": "$.outcomes.deletes",
@@ -495,24 +513,79 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
     }
 
 
+def _lane_control(args: S3EventProcessorArgs) -> dict[str, Any]:
+    """The control block of a lane's message: the Plan's, with this execution's lane count, the
+    lane, and what its report carries (the receive estimate, its last start, its measured cycle),
+    and which message of the receive this is (only the first measures the lane's cycle)."""
+    return {
+        **{k: v for k, v in _control(args).items() if k != "lanes"},
+        "lanes.$": "$.lanes",
+        "lane.$": "$.lane",
+        "cycle.$": "$.report.cycle",
+        "began.$": "$.report.began",
+        "measured.$": "$.first.measured",
+        "index.$": "$$.Map.Item.Index",
+    }
+
+
 def _lane_end(reason: str) -> State:
-    """A lane's last state: which lane, and why it stopped."""
-    return {"Type": "Pass", "Parameters": {"lane.$": "$.lane", "ended": reason}, "End": True}
+    """A lane's last state: which lane, why it stopped, and the cycle it measured ("0": none)."""
+    return {
+        "Type": "Pass",
+        "Parameters": {"lane.$": "$.lane", "ended": reason, "cycle.$": "$.first.measured"},
+        "End": True,
+    }
 
 
-def _release(t: DispatcherTargets, then: str, **fields: Any) -> State:
-    """Free the lease if this execution still holds it, then go to `then` either way."""
+def _release(t: DispatcherTargets, then: str, *, keep_cycle: bool = False, **fields: Any) -> State:
+    """Free the lease if this execution still holds it, then go to `then` either way. With
+    `keep_cycle`, the lease item keeps the cycle lane 0 measured (the next Plan sizes its lanes
+    from it; "0" when nothing was measured, and the next execution runs every lane)."""
+    update, values = "REMOVE #holder, #expires", dict(MINE)
+    if keep_cycle:
+        update += " SET #cycle = :cycle"
+        values[":cycle"] = {"N.$": "States.ArrayGetItem($.lanes[*].cycle, 0)"}
     return _lease(
         "updateItem",
-        "REMOVE #holder, #expires",
+        update,
         "#holder = :me AND #fence = :fence",
-        MINE,
+        values,
         table=t.table_name,
         lost=then,
         ResultPath=None,
         Next=then,
         **fields,
     )
+
+
+def _last_cycle(t: DispatcherTargets) -> State:
+    """Read the cycle the last holder's lanes measured (a consistent read of the lease item),
+    for the Plan. Nothing there (the first execution) is an answer without `Item`."""
+    return {
+        "Type": "Task",
+        "Comment": (
+            "The cycle the last execution measured, kept on the lease item: the Plan runs only "
+            "as many lanes as the handler needs (nothing kept: every lane)."
+        ),
+        "Resource": "arn:aws:states:::dynamodb:getItem",
+        "Parameters": {
+            "TableName": t.table_name,
+            "Key": LEASE_KEY,
+            "ConsistentRead": True,
+        },
+        "Retry": [
+            _retry(
+                TRANSIENT_DYNAMODB_ERRORS,
+                budget.SQS_RETRY_ATTEMPTS,
+                budget.SQS_RETRY_INTERVAL_SECONDS,
+                budget.SQS_RETRY_BACKOFF_RATE,
+                budget.SQS_RETRY_MAX_DELAY_SECONDS,
+            )
+        ],
+        "ResultSelector": {"answer.$": "$"},
+        "ResultPath": "$.last",
+        "Next": "Plan",
+    }
 
 
 def definition(
@@ -549,14 +622,17 @@ def definition(
             "HasWork": {
                 "Type": "Choice",
                 "Choices": [{"Variable": "$.probe.visible", "StringEquals": "0", "Next": "Idle"}],
-                "Default": "Plan",
+                "Default": "LastCycle",
             },
+            "LastCycle": _last_cycle(targets),
             "Plan": {
                 "Type": "Task",
                 "Comment": (
-                    "Each lane's first receive report, assuming every handler runs its whole "
-                    "timeout (the lanes refine it as handlers return), and the clock the lease "
-                    "needs: Step Functions has no arithmetic on times. The handler is not called."
+                    "How many lanes (with a rate: as many as the last measured cycle needs, at "
+                    "most max_concurrency), each lane's first receive report, assuming every "
+                    "handler runs its whole timeout (the lanes refine it as handlers return), "
+                    "and the clock the lease needs: Step Functions has no arithmetic on times. "
+                    "The handler is not called."
                 ),
                 "Resource": "arn:aws:states:::lambda:invoke",
                 "Parameters": {
@@ -566,11 +642,16 @@ def definition(
                             **_control(args),
                             "plan": args.function.timeout,
                             "lease": b.lease_seconds,
+                            "last.$": "$.last.answer",
                         }
                     },
                 },
                 "TimeoutSeconds": b.invoke_task_timeout_seconds,
-                "ResultSelector": {"lanes.$": "$.Payload.lanes", "clock.$": "$.Payload.clock"},
+                "ResultSelector": {
+                    "count.$": "$.Payload.count",
+                    "lanes.$": "$.Payload.lanes",
+                    "clock.$": "$.Payload.clock",
+                },
                 "ResultPath": "$.plan",
                 "Retry": [_lambda_retry(args)],
                 "Catch": [
@@ -616,7 +697,9 @@ def definition(
                 "MaxConcurrency": d.max_concurrency,
                 "ItemSelector": {
                     "lane.$": "$$.Map.Item.Value.lane",
+                    "lanes.$": "$.plan.count",
                     "report.$": "$$.Map.Item.Value.report",
+                    "first": {"measured": "0"},
                     "started.$": "$.started",
                     "lease.$": "$.lease",
                     "round": 0,
@@ -641,7 +724,11 @@ def definition(
             "ReleaseLease": _release(
                 targets,
                 "More",
-                Comment="Free the lease (if it is still ours); the fence is kept, never reset.",
+                keep_cycle=True,
+                Comment=(
+                    "Free the lease (if it is still ours); the fence is kept, never reset, and "
+                    "so is the cycle the lanes measured, for the next Plan."
+                ),
             ),
             "More": _sqs(
                 "getQueueAttributes",

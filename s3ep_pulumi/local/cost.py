@@ -30,6 +30,8 @@ DYNAMODB_PER_WRITE = 0.625 / 1_000_000
 # https://aws.amazon.com/lambda/pricing/
 LAMBDA_PER_REQUEST = 0.20 / 1_000_000
 LAMBDA_ARM_PER_GB_SECOND = 0.0000133334
+LAMBDA_X86_PER_GB_SECOND = 0.0000166667
+LAMBDA_PER_GB_SECOND = {"arm64": LAMBDA_ARM_PER_GB_SECOND, "x86_64": LAMBDA_X86_PER_GB_SECOND}
 # https://aws.amazon.com/eventbridge/pricing/ (Scheduler invocations)
 SCHEDULER_PER_INVOCATION = 1.00 / 1_000_000
 # https://aws.amazon.com/cloudwatch/pricing/ (Logs ingestion, standard class)
@@ -168,10 +170,16 @@ class Cost:
 
 
 def cost(
-    usage: Usage, workflow_type: str, *, trigger: Usage | None = None, triggers_per_object: float
+    usage: Usage,
+    workflow_type: str,
+    *,
+    trigger: Usage | None = None,
+    triggers_per_object: float,
+    architecture: str = "arm64",
 ) -> Cost:
     """Price `usage` per million objects; `trigger` is one poll that found the lease taken
-    (or the queue empty), paid `triggers_per_object` times per object."""
+    (or the queue empty), paid `triggers_per_object` times per object. Lambda time at the
+    price of the function's `architecture` (arm64 or x86_64)."""
     if usage.objects <= 0:
         raise ValueError("usage.objects must be positive: a cost per object needs objects")
     scale = MILLION / usage.objects
@@ -203,7 +211,7 @@ def cost(
         sqs=sqs(usage) * scale,
         lambda_pacing=(
             usage.extra_invocations * LAMBDA_PER_REQUEST
-            + usage.pacing_gb_seconds * LAMBDA_ARM_PER_GB_SECOND
+            + usage.pacing_gb_seconds * LAMBDA_PER_GB_SECOND[architecture]
         )
         * scale,
         triggers=poll_cost,

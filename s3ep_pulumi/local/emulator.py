@@ -100,6 +100,7 @@ class Invocation:
     end: float
     error: str | None
     status_code: int | None = None  # a statusCode the handler returned, if any
+    slot: float | None = None  # the grid point the shim started it on (with a rate)
 
     @property
     def succeeded(self) -> bool:
@@ -146,6 +147,11 @@ class Recorder:
 
     def keys(self) -> list[str]:
         return [i.key for i in self.invocations]
+
+    def lateness(self) -> list[float]:
+        """Seconds each paced start came after its grid point, sorted (the shim answers the
+        point it started on; starts without one, as without a rate, are left out)."""
+        return sorted(i.start - i.slot for i in self.invocations if i.slot is not None)
 
     def max_starts_in_window(self, seconds: float) -> int:
         """Most handler starts inside any closed window of `seconds`."""
@@ -215,6 +221,8 @@ def in_process(handler: Handler) -> Invoker:
             result = s3ep_shim.dispatch(payload, None, recorded)
         except Exception as error:  # the handler's failure is Lambda's "Unhandled" error
             return Invoked(error_type=type(error).__name__, error_message=str(error), calls=calls)
+        if calls and isinstance(result, dict) and isinstance(result.get("slot"), float):
+            calls[-1].slot = result["slot"]
         return Invoked(result=result, calls=calls)
 
     return invoke

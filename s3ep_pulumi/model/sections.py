@@ -224,8 +224,9 @@ class DispatchConfig(Section):
         ge=1,
         le=limits.INLINE_MAP_CONCURRENCY_MAX,
         description=(
-            "Most function invocations in flight at once: the dispatcher runs this many lanes, "
-            "each invoking one message at a time. Default 10."
+            "Most function invocations in flight at once: the dispatcher runs up to this many "
+            "lanes, each invoking one message at a time (with a rate, only as many as the "
+            "handler's measured cycle needs, docs/dispatch.md 'How many lanes'). Default 10."
         ),
     )
     rate_per_second: float | None = Field(

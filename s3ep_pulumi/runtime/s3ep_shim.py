@@ -3,8 +3,10 @@
 Packaged at the root of the function's zip (standard library only). The dispatcher invokes it
 with a control block and the queue message body:
 
-    {"body": "<the SQS message body>", "s3ep": {"lane": 2, "lanes": 10, "rate": 10.0,
-        "started": "<ISO time>", "start_by": 83, "lead": 3.0, "batch": 10, "cycle": 0.6}}
+    {"body": "<the SQS message body>", "after": {<this message's previous answer, a deferral>},
+     "s3ep": {"lane": 2, "lanes": 10, "rate": 10.0, "started": "<ISO time>", "start_by": 83,
+        "lead": 3.0, "batch": 10, "cycle": 0.6, "began": 1800000000.2, "measured": "0.150",
+        "index": 0}}
 
 and it answers with an outcome the state machine branches on:
 
@@ -12,7 +14,8 @@ and it answers with an outcome the state machine branches on:
     failed    the handler returned a statusCode >= 400           -> retry later, then DLQ
     malformed the body is not an s3ep S3 event                    -> DLQ, handler not called
     deferred  the lane's next start slot is more than DEFER_AFTER_SECONDS away: the dispatcher
-              waits `wait_seconds` (cheaply, in Step Functions), then invokes again
+              waits `wait_seconds` (cheaply, in Step Functions), then invokes again with this
+              answer as `after` (its `arrived`: when the message first reached the shim)
     expired   the execution's start window is over                -> release the message
 
 A handler that raises is re-raised: Lambda reports it, the dispatcher catches it.
@@ -28,9 +31,19 @@ dispatcher's lease needs (Step Functions has no arithmetic on times): `now` and 
 (now + the control block's `lease` seconds), epoch milliseconds as decimal strings, the form of a
 DynamoDB number.
 
+How many lanes: `lanes` in the Plan's control block is a ceiling (`max_concurrency`). With a rate,
+the Plan runs only as many lanes as the handler needs to keep up, `lanes_for`: ceil(rate x cycle
+x (1 + LANE_HEADROOM)), from the cycle the last execution measured (`last`: the lease item as
+DynamoDB's GetItem answers it, its `cycle` written when that execution released the lease). A
+lane measures its cycle itself: the seconds from one handler start to the lane's next call
+(the handler, and the dispatcher's own time per message; not the wait for a slot), averaged in
+the report's `measured`. Nothing measured yet: every lane of the ceiling.
+
 Pacing: starts live on a grid of 1/rate seconds counted from the Unix epoch; lane j of N owns the
-grid points n with n % N == j, so two lanes never share a point, across executions too. A lane
-starts at its next free point; a start up to TOLERANCE_FRACTION/rate late keeps its point. Hence
+grid points n with n % N == j, so two lanes of an execution never share a point; the next
+execution's lanes start after every answer of this one's, which holds each point until its
+tolerance has passed, so their points are later ones, whatever their N. A lane starts at its
+next free point; a start up to TOLERANCE_FRACTION/rate late keeps its point. Hence
 any W-second window holds at most ceil(rate * W) + 1 starts (docs/dispatch.md has the proof).
 """
 
@@ -55,6 +68,13 @@ TOLERANCE_FRACTION = 0.25  # a start this many grid steps late still counts as o
 # the Lambda call's latency): generous, because a lane that receives a message it then cannot
 # start spends one of the message's receives.
 STEP_SECONDS = 0.5
+# With a rate, an execution runs ceil(rate x cycle x (1 + LANE_HEADROOM)) lanes (at most
+# max_concurrency): enough that a lane whose cycle runs this much over the measured one still
+# makes each of its grid points. Fewer lanes mean a shorter lane period and less Lambda time spent
+# waiting for a slot; a lane that misses its point waits a whole period for the next one.
+LANE_HEADROOM = 0.25
+# Weight of a new sample in a lane's running mean of its measured cycle.
+MEASURE_WEIGHT = 0.25
 REQUIRED_DETAILS = ("bucket", "key", "event_type")
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -106,33 +126,100 @@ def receive_cutoffs(control: dict[str, Any], cycle: float, lane: int) -> list[st
     return [_second(latest - k * per_message) for k in range(batch)]
 
 
-def receive_report(control: dict[str, Any], seconds: float) -> dict[str, Any]:
-    """The lane's receive report after a handler that ran `seconds`. The lane's estimate of a
-    message's cost falls by at most half per message, so one quick call after slow ones does not
-    make the lane over-receive."""
+def receive_report(
+    control: dict[str, Any], seconds: float, began: float = 0.0, measured: float | None = None
+) -> dict[str, Any]:
+    """The lane's receive report after a handler that began at `began` and ran `seconds`. The
+    lane's estimate of a message's cost falls by at most half per message, so one quick call
+    after slow ones does not make the lane over-receive. `began` and `measured` (the lane's mean
+    cycle so far, as a DynamoDB number; "0" for none) come back with the lane's next call."""
     cycle = max(seconds + STEP_SECONDS, float(control.get("cycle") or 0.0) / 2)
-    return {"cutoffs": receive_cutoffs(control, cycle, int(control["lane"])), "cycle": cycle}
+    return {
+        "cutoffs": receive_cutoffs(control, cycle, int(control["lane"])),
+        "cycle": cycle,
+        "began": round(began, 3),
+        "measured": f"{measured:.3f}" if measured else "0",
+    }
+
+
+def lanes_for(ceiling: int, rate: float | None, cycle: float | None) -> int:
+    """How many lanes an execution runs: with a rate and a measured `cycle` (seconds a lane
+    needs per message, waits excluded), enough to start `rate` per second with LANE_HEADROOM to
+    spare, at most `ceiling`; otherwise `ceiling`."""
+    if not rate or cycle is None or cycle <= 0:
+        return ceiling
+    needed = math.ceil(float(rate) * cycle * (1 + LANE_HEADROOM) - 1e-9)
+    return min(ceiling, max(1, needed))
+
+
+def stored_cycle(last: Any) -> float | None:
+    """The cycle the last execution measured, from DynamoDB's GetItem answer for the lease item
+    (`{"Item": {"cycle": {"N": "0.15"}}}`); None when there is none (the first execution)."""
+    item = last.get("Item") if isinstance(last, dict) else None
+    value = item.get("cycle") if isinstance(item, dict) else None
+    number = value.get("N") if isinstance(value, dict) else None
+    try:
+        cycle = float(number) if isinstance(number, str) else None
+    except ValueError:
+        return None
+    return cycle if cycle is not None and math.isfinite(cycle) and cycle > 0 else None
 
 
 def plan(control: dict[str, Any], now: float) -> dict[str, Any]:
-    """Every lane's first receive report, before any handler ran: each may take `plan` s; and
-    the lease's clock at `now` (epoch seconds)."""
+    """Every lane's first receive report, before any handler ran: each may take `plan` s; how
+    many lanes (`count`, `lanes_for` the last execution's measured cycle); and the lease's clock
+    at `now` (epoch seconds)."""
     cycle = float(control["plan"]) + STEP_SECONDS
     lease = float(control.get("lease") or 0)
+    count = lanes_for(int(control["lanes"]), control.get("rate"), stored_cycle(control.get("last")))
+    sized = {**control, "lanes": count}
     return {
         "outcome": "planned",
         "clock": {
             "now": str(math.floor(now * 1000)),
             "expires": str(math.ceil((now + lease) * 1000)),
         },
+        "count": count,
         "lanes": [
             {
                 "lane": lane,
-                "report": {"cutoffs": receive_cutoffs(control, cycle, lane), "cycle": cycle},
+                "report": {
+                    "cutoffs": receive_cutoffs(sized, cycle, lane),
+                    "cycle": cycle,
+                    "began": 0,
+                    "measured": "0",
+                },
             }
-            for lane in range(int(control["lanes"]))
+            for lane in range(count)
         ],
     }
+
+
+def measured_cycle(control: dict[str, Any], arrived: float) -> float | None:
+    """The lane's running mean of its cycle, with this call's sample if it has one: the seconds
+    from the lane's previous handler start (`began`, from the report the lane holds) to this
+    call's arrival, which is the handler's run and the dispatcher's own time, no slot wait
+    (after a deferral, `arrived` is the message's first arrival: Step Functions' wait is left
+    out).
+
+    Only the first message of a receive (`index` 0) has a sample: a batch's messages all carry
+    the report of the lane's previous round (a Map's iterations cannot see each other), so only
+    for the first is `began` the lane's last start. That cycle holds the round's own calls
+    (delete, fence, receive): the longest a lane has between two starts, the one its period
+    must cover. A sample counts at most twice the mean, so a lane whose last message failed (its
+    report is older) moves the mean up by a quarter at most."""
+    began = float(control.get("began") or 0)
+    try:
+        mean = float(control.get("measured") or 0)
+    except (TypeError, ValueError):
+        mean = 0.0
+    first = int(control.get("index") or 0) == 0
+    if began <= 0 or not first or arrived <= began:
+        return mean if mean > 0 else None
+    sample = arrived - began
+    if mean <= 0:
+        return sample
+    return mean + MEASURE_WEIGHT * (min(sample, 2 * mean) - mean)
 
 
 def parse_body(body: Any) -> dict[str, Any]:
@@ -185,18 +272,24 @@ def dispatch(
         return {"outcome": "malformed", "reason": str(error)}
 
     now = clock()
+    after = event.get("after")
+    arrived = now
+    if isinstance(after, dict) and after.get("outcome") == "deferred" and after.get("arrived"):
+        arrived = float(after["arrived"])  # the wait in Step Functions is no part of the cycle
+    measured = measured_cycle(control, arrived)
     started, start_by = control.get("started"), control.get("start_by")
     if started is not None and start_by is not None and now > _epoch(started) + start_by:
         return {"outcome": "expired"}
     rate = control.get("rate")
-    slot_end = None
+    slot_end: float | None = None
+    slot: float | None = None
     if rate:
         while True:  # until the clock is on a slot of the lane, within tolerance
             slot = next_slot(now, int(control["lane"]), int(control["lanes"]), float(rate))
             if slot - now > DEFER_AFTER_SECONDS:
                 # Whole seconds (a Wait's resolution), waking LAUNCH_MARGIN_SECONDS or more early.
                 wait = math.floor(slot - now - LAUNCH_MARGIN_SECONDS)
-                return {"outcome": "deferred", "wait_seconds": wait}
+                return {"outcome": "deferred", "wait_seconds": wait, "arrived": round(arrived, 3)}
             if slot <= now:
                 break
             sleep(slot - now)  # a sleep that overruns the tolerance moves on to the next slot
@@ -231,10 +324,16 @@ def dispatch(
                 "statusCode": code,
             }
         )
-        return {"outcome": "failed", "statusCode": code, "result": result}
+        return {"outcome": "failed", "statusCode": code, "result": result, **_slot(slot)}
     if "lead" not in control:  # not invoked by a lane that receives by the report
-        return {"outcome": "ok", "result": result}
-    return {"outcome": "ok", "result": result, "report": receive_report(control, clock() - began)}
+        return {"outcome": "ok", "result": result, **_slot(slot)}
+    report = receive_report(control, clock() - began, began, measured)
+    return {"outcome": "ok", "result": result, "report": report, **_slot(slot)}
+
+
+def _slot(slot: float | None) -> dict[str, Any]:
+    """The grid point the handler started on (epoch seconds), for whoever measures lateness."""
+    return {} if slot is None else {"slot": round(slot, 4)}
 
 
 def _run(

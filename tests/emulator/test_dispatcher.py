@@ -38,6 +38,7 @@ from s3ep_pulumi.local.emulator import (
 from s3ep_pulumi.local.simulate import declared_function, lambda_function
 from s3ep_pulumi.model import budget
 from s3ep_pulumi.model.args import S3EventProcessorArgs
+from s3ep_pulumi.runtime import s3ep_shim
 
 pytestmark = [pytest.mark.emulator, pytest.mark.usefixtures("aws_env")]
 
@@ -286,6 +287,35 @@ def test_starts_are_spread_evenly_at_the_configured_rate(rate: float, lanes: int
         assert rec.max_starts_in_window(window) <= math.ceil(rate * window) + 1, window
     assert rec.start_rate() >= 0.8 * min(rate, lanes / duration)
     assert rec.max_in_flight() <= lanes
+
+
+def test_an_execution_runs_only_the_lanes_its_handler_needs_measured_by_the_last_one() -> None:
+    # GIVEN up to 6 lanes at 2.5/s (each lane's period 2.4 s: lanes wait in Step Functions too,
+    # which the measurement must leave out) and a 50 ms handler, one execution at a time
+    rate, ceiling = 2.5, 6
+    raw = settings(dispatch={"max_concurrency": ceiling, "rate_per_second": rate})
+    with pipeline(raw, sleeping(0.05), handover=False) as (emu, rec):
+        # WHEN a first execution drains a backlog, then a second one
+        upload(emu, keys(30, "first/"))
+        first = json.loads(poll(emu)["output"])
+        kept = emu.lease()["cycle"]["N"]
+        upload(emu, keys(30, "second/"))
+        second = json.loads(poll(emu)["output"])
+    # THEN the first knew nothing and ran every lane; it kept lane 0's measured cycle on the
+    # lease item, and the second ran the lanes that cycle needs at the rate, fewer than the ceiling
+    assert len(first["lanes"]) == first["plan"]["count"] == ceiling
+    assert kept == first["lanes"][0]["cycle"]
+    assert 0 < float(kept) < 1.5
+    assert len(second["lanes"]) == second["plan"]["count"]
+    assert second["plan"]["count"] == s3ep_shim.lanes_for(ceiling, rate, float(kept)) < ceiling
+    assert [lane["lane"] for lane in second["lanes"]] == list(range(second["plan"]["count"]))
+    # and the rate bound held across both, though the grid's partition changed between them
+    assert sorted(rec.keys()) == sorted(keys(30, "first/") + keys(30, "second/"))
+    for window in (1.0, 1.5, 2.0, 3.0):
+        assert rec.max_starts_in_window(window) <= math.ceil(rate * window) + 1, window
+    assert rec.max_in_flight() <= ceiling
+    # every paced start came on its grid point, within the shim's tolerance
+    assert max(rec.lateness()) <= s3ep_shim.TOLERANCE_FRACTION / rate
 
 
 def test_without_a_rate_limit_the_lanes_keep_max_concurrency_busy() -> None:

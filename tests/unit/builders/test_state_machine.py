@@ -73,7 +73,7 @@ def test_every_state_is_reachable_and_every_transition_stays_in_its_scope(
         assert seen == names
 
 
-def test_lanes_invoke_one_message_at_a_time_and_run_max_concurrency_at_once() -> None:
+def test_lanes_invoke_one_message_at_a_time_and_run_up_to_max_concurrency_at_once() -> None:
     machine = build(max_concurrency=7, rate_per_second=3.5, batch_size=4)
     control = {
         "lanes": 7,
@@ -83,12 +83,21 @@ def test_lanes_invoke_one_message_at_a_time_and_run_max_concurrency_at_once() ->
         "lead": 2 + 1.0,  # the long poll and the receive's margin
         "batch": 4,
     }
-    # one report per lane, planned by the shim for a handler running its whole timeout
+    # one report per lane, planned by the shim for a handler running its whole timeout; `lanes`
+    # is the ceiling, the shim decides how many from the last execution's measured cycle
     plan = machine["States"]["Plan"]
-    assert plan["Parameters"]["Payload"] == {"s3ep": {**control, "plan": 60, "lease": 300}}
+    assert plan["Parameters"]["Payload"] == {
+        "s3ep": {**control, "plan": 60, "lease": 300, "last.$": "$.last.answer"}
+    }
+    assert plan["ResultSelector"] == {
+        "count.$": "$.Payload.count",
+        "lanes.$": "$.Payload.lanes",
+        "clock.$": "$.Payload.clock",
+    }
     lanes = machine["States"]["Lanes"]
     assert lanes["ItemsPath"] == "$.plan.lanes"
     assert lanes["MaxConcurrency"] == 7
+    assert lanes["ItemSelector"]["lanes.$"] == "$.plan.count"
     lane = lanes["ItemProcessor"]["States"]
     assert lanes["ItemProcessor"]["StartAt"] == "Clock"
     assert lane["Receive"]["Parameters"]["MaxNumberOfMessages.$"] == "$.take"
@@ -96,11 +105,17 @@ def test_lanes_invoke_one_message_at_a_time_and_run_max_concurrency_at_once() ->
     # a lane's receives grow 1, 2, 4, 4, ...: a small burst reaches every lane
     assert lanes["ItemSelector"]["ramp"] == [1, 2, 4, 4, 4]
     assert lane["Batch"]["MaxConcurrency"] == 1
+    # a message's control block: this execution's lane count, and what the lane measured
     assert lane["Batch"]["ItemSelector"]["control"] == {
-        **control,
+        **{k: v for k, v in control.items() if k != "lanes"},
+        "lanes.$": "$.lanes",
         "lane.$": "$.lane",
         "cycle.$": "$.report.cycle",
+        "began.$": "$.report.began",
+        "measured.$": "$.first.measured",
+        "index.$": "$$.Map.Item.Index",
     }
+    assert lane["CountRound"]["Parameters"]["lanes.$"] == "$.lanes"
 
 
 def test_a_lane_receives_only_what_it_can_still_start() -> None:
@@ -350,8 +365,15 @@ def test_the_lease_is_taken_checked_and_released_with_conditional_writes_on_one_
         for _, name, state in states_with_scope(machine)
         if state.get("Resource", "").startswith("arn:aws:states:::dynamodb:")
     }
-    assert sorted(lease_tasks) == ["Acquire", "ReleaseAfterError", "ReleaseLease", "Renew"]
-    for name, state in lease_tasks.items():
+    assert sorted(lease_tasks) == [
+        "Acquire",
+        "LastCycle",
+        "ReleaseAfterError",
+        "ReleaseLease",
+        "Renew",
+    ]
+    writes = {name: state for name, state in lease_tasks.items() if name != "LastCycle"}
+    for name, state in writes.items():
         assert state["Resource"] == "arn:aws:states:::dynamodb:updateItem", name
         assert state["Parameters"]["Key"] == {"pk": {"S": "lease"}}, name
         assert state["Parameters"]["ConditionExpression"], name
@@ -370,7 +392,8 @@ def test_the_lease_is_taken_checked_and_released_with_conditional_writes_on_one_
             "Next": "Busy",
         }
     ]
-    assert states["HasWork"]["Default"] == "Plan"
+    assert states["HasWork"]["Default"] == "LastCycle"
+    assert states["LastCycle"]["Next"] == "Plan"
     assert states["Plan"]["Next"] == "Acquire"
     # a lane checks its fence before every receive, and holds nothing when it ends there
     renew = lane["Renew"]
@@ -379,9 +402,12 @@ def test_the_lease_is_taken_checked_and_released_with_conditional_writes_on_one_
     assert renew["Catch"][0]["ErrorEquals"] == ["States.ALL"]
     assert renew["Next"] == "Receive"
     # released on the way out, whichever way; a release that finds the lease taken over is fine
-    for name, then in (("ReleaseLease", "More"), ("ReleaseAfterError", "LanesFailed")):
+    for name, then, update in (
+        ("ReleaseLease", "More", "REMOVE #holder, #expires SET #cycle = :cycle"),
+        ("ReleaseAfterError", "LanesFailed", "REMOVE #holder, #expires"),
+    ):
         release = states[name]
-        assert release["Parameters"]["UpdateExpression"] == "REMOVE #holder, #expires"
+        assert release["Parameters"]["UpdateExpression"] == update
         assert release["Parameters"]["ConditionExpression"] == "#holder = :me AND #fence = :fence"
         assert release["Next"] == then
         assert [c["Next"] for c in release["Catch"]] == [then]
@@ -422,3 +448,36 @@ def test_every_state_of_the_parent_is_reachable() -> None:
             seen.add(name)
             todo += successors(machine["States"][name])
     assert seen == set(machine["States"])
+
+
+def test_the_lease_item_keeps_the_cycle_the_lanes_measured_for_the_next_plan() -> None:
+    states = build()["States"]
+    lane = states["Lanes"]["ItemProcessor"]["States"]
+    # read, consistently, before the Plan; an item without `cycle` (or none) means every lane
+    assert states["LastCycle"]["Resource"] == "arn:aws:states:::dynamodb:getItem"
+    assert states["LastCycle"]["Parameters"] == {
+        "TableName": "img-dispatch",
+        "Key": {"pk": {"S": "lease"}},
+        "ConsistentRead": True,
+    }
+    assert states["LastCycle"]["ResultSelector"] == {"answer.$": "$"}
+    assert states["LastCycle"]["ResultPath"] == "$.last"
+    # a receive's first message measures the lane's cycle; its report carries the lane's mean
+    assert lane["CountRound"]["Parameters"]["first.$"] == (
+        "States.ArrayGetItem($.outcomes.reports, 0)"
+    )
+    assert states["Lanes"]["ItemSelector"]["first"] == {"measured": "0"}
+    ends = [n for n, s in lane.items() if s["Type"] == "Pass" and s.get("End")]
+    assert sorted(ends) == ["Drained", "LeaseLost", "SqsFailed", "WindowClosed"]
+    for name in ends:
+        assert lane[name]["Parameters"]["cycle.$"] == "$.first.measured", name
+    # written with the release (only while the lease is ours), from lane 0's
+    release = states["ReleaseLease"]["Parameters"]
+    assert release["ExpressionAttributeValues"][":cycle"] == {
+        "N.$": "States.ArrayGetItem($.lanes[*].cycle, 0)"
+    }
+    assert release["ExpressionAttributeNames"]["#cycle"] == "cycle"
+    # a deferral's wait is no part of the cycle: the shim is given its previous answer
+    iteration = lane["Batch"]["ItemProcessor"]["States"]
+    assert iteration["Invoke"]["Parameters"]["Payload"]["after.$"] == "$.result.payload"
+    assert lane["Batch"]["ItemSelector"]["result"] == {"payload": {"outcome": "none"}}

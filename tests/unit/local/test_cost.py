@@ -225,3 +225,11 @@ def test_a_standard_parent_pays_its_transitions_and_its_express_runs_by_request_
         4_000 * 25e-6 + 2_000 * 1e-6 + 30_000 * 0.0625 * 0.00001667
     )
     assert priced.sqs == dollars(300_000 * 0.4e-6 + 70_000 * 0.625e-6)
+
+
+def test_lambda_time_is_priced_at_the_functions_architecture() -> None:
+    usage = cost.Usage(objects=1_000_000, pacing_gb_seconds=1_000_000.0)  # 1 GB-s per object
+    arm = cost.cost(usage, "EXPRESS", triggers_per_object=0.0)
+    x86 = cost.cost(usage, "EXPRESS", triggers_per_object=0.0, architecture="x86_64")
+    assert arm.lambda_pacing == pytest.approx(13.3334)
+    assert x86.lambda_pacing == pytest.approx(16.6667)

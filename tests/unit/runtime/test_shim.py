@@ -67,7 +67,12 @@ def test_a_start_a_little_late_keeps_its_slot_and_a_later_one_takes_the_next() -
 def test_the_shim_sleeps_until_the_lanes_slot_then_runs_the_handler() -> None:
     clock = Clock(1000.05)
     result = dispatch({"body": BODY, "s3ep": control()}, None, ok, clock=clock, sleep=clock.sleep)
-    assert result == {"outcome": "ok", "result": {"statusCode": 200, "key": "uploads/a.jpg"}}
+    # the answer names the grid point the handler started on (lateness is measured against it)
+    assert result == {
+        "outcome": "ok",
+        "result": {"statusCode": 200, "key": "uploads/a.jpg"},
+        "slot": 1000.2,
+    }
     # slot 1000.2, then it holds the slot until it is out of tolerance for the next call
     assert clock.slept == [0.15, 0.05]
 
@@ -96,7 +101,7 @@ def test_a_far_slot_is_waited_for_in_step_functions_not_in_lambda() -> None:
         sleep=clock.sleep,
     )
     # grid of 2 s; lane 2 owns 1004.0: 3.95 s away, wait 3 whole seconds waking >= 0.2 s early
-    assert result == {"outcome": "deferred", "wait_seconds": 3}
+    assert result == {"outcome": "deferred", "wait_seconds": 3, "arrived": 1000.05}
     assert clock.slept == []
 
 
@@ -204,11 +209,16 @@ def test_the_plan_gives_every_lane_the_last_seconds_it_can_still_receive_1_2_3_m
         clock=clock,
     )
     report = {"cutoffs": ["2027-01-15T08:01:37", "2027-01-15T08:01:31", "2027-01-15T08:01:26"]}
-    # and the lease's clock: now, and now + the lease, in epoch milliseconds as DynamoDB numbers
+    # and the lease's clock: now, and now + the lease, in epoch milliseconds as DynamoDB numbers;
+    # no lane has started or measured anything yet
     assert result == {
         "outcome": "planned",
         "clock": {"now": "1800000000250", "expires": "1800000300250"},
-        "lanes": [{"lane": j, "report": {**report, "cycle": 5.5}} for j in range(2)],
+        "count": 2,
+        "lanes": [
+            {"lane": j, "report": {**report, "cycle": 5.5, "began": 0, "measured": "0"}}
+            for j in range(2)
+        ],
     }
 
 
@@ -233,10 +243,13 @@ def test_a_success_reports_what_the_lane_can_still_receive_from_the_handlers_dur
 
     control = {**WINDOW, "lane": 0, "lanes": 2, "rate": None, "cycle": 4.0}
     result = dispatch({"body": BODY, "s3ep": control}, None, slow, clock=clock, sleep=clock.sleep)
-    # the estimate falls by half at most: max(0.3 + 0.5, 4.0 / 2) = 2 s per message
+    # the estimate falls by half at most: max(0.3 + 0.5, 4.0 / 2) = 2 s per message; the lane's
+    # first call has no earlier start to measure its cycle from
     assert result["report"] == {
         "cutoffs": ["2027-01-15T08:01:37", "2027-01-15T08:01:35", "2027-01-15T08:01:33"],
         "cycle": 2.0,
+        "began": 1_800_000_010.0,
+        "measured": "0",
     }
     control["cycle"] = 1.0
     result = dispatch({"body": BODY, "s3ep": control}, None, slow, clock=clock, sleep=clock.sleep)
@@ -252,3 +265,106 @@ def test_a_cutoff_compares_as_a_string_with_step_functions_entered_time() -> Non
     assert not fits("2027-01-15T08:01:37.000Z")  # the second itself is already too late
     assert fits("2027-01-15T08:01:36.999999+00:00")  # moto's EnteredTime
     assert not fits("2027-01-15T08:01:37+00:00")
+
+
+# --- how many lanes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rate", "cycle", "lanes"),
+    [
+        (10.0, 0.15, 2),  # 10/s x 0.15 s x 1.25 = 1.875
+        (10.0, 0.4, 5),  # exactly 5: no lane more
+        (10.0, 0.5, 7),  # 6.25
+        (10.0, 0.9, 10),  # 11.25, capped at max_concurrency
+        (2.0, 0.05, 1),  # at least one
+        (None, 0.15, 10),  # no rate: the concurrency is the point, every lane
+        (10.0, None, 10),  # nothing measured yet: every lane
+    ],
+)
+def test_an_execution_runs_as_many_lanes_as_the_measured_cycle_needs_at_the_rate(
+    rate: float | None, cycle: float | None, lanes: int
+) -> None:
+    assert s3ep_shim.LANE_HEADROOM == 0.25
+    assert s3ep_shim.lanes_for(10, rate, cycle) == lanes
+
+
+@pytest.mark.parametrize(
+    ("answer", "cycle"),
+    [
+        ({"Item": {"pk": {"S": "lease"}, "cycle": {"N": "0.150"}}}, 0.15),
+        ({}, None),  # no lease item yet: the first execution
+        ({"Item": {"pk": {"S": "lease"}, "fence": {"N": "3"}}}, None),  # never measured
+        ({"Item": {"cycle": {"N": "0"}}}, None),  # the last execution measured nothing
+        ({"Item": {"cycle": {"S": "0.2"}}}, None),
+        (None, None),
+    ],
+)
+def test_the_last_cycle_is_read_from_the_lease_item_as_dynamodb_answers_it(
+    answer: Any, cycle: float | None
+) -> None:
+    assert s3ep_shim.stored_cycle(answer) == cycle
+
+
+def test_the_plan_sizes_the_lanes_from_the_last_executions_cycle() -> None:
+    # 10 lanes at most, 10/s; the last execution measured 0.3 s: ceil(10 x 0.3 x 1.25) = 4 lanes,
+    # each owning every 4th point of the 0.1 s grid (a 0.4 s lane period)
+    last = {"Item": {"pk": {"S": "lease"}, "cycle": {"N": "0.300"}}}
+    plan = {**WINDOW, "lanes": 10, "rate": 10.0, "plan": 5, "lease": 300, "last": last}
+    result = dispatch({"s3ep": plan}, None, ok, clock=Clock(1_800_000_000.0))
+    assert result["count"] == 4
+    assert [lane["lane"] for lane in result["lanes"]] == [0, 1, 2, 3]
+    # lane 3's last point before 08:01:40 is 08:01:39.9 (point 18_000_000_999, 999 % 4 == 3);
+    # a 5.5 s cycle is 14 of its 0.4 s periods
+    assert result["lanes"][3]["report"]["cutoffs"] == [
+        "2027-01-15T08:01:36",
+        "2027-01-15T08:01:31",
+        "2027-01-15T08:01:25",
+    ]
+    # the first execution (no item) runs every lane
+    result = dispatch({"s3ep": {**plan, "last": {}}}, None, ok, clock=Clock(1_800_000_000.0))
+    assert result["count"] == 10
+
+
+def run_lane(clock: Clock, **control_fields: Any) -> dict[str, Any]:
+    """One message of lane 0 of 2 at 10/s, arriving at the clock's time."""
+    lane = {**WINDOW, "lane": 0, "lanes": 2, "rate": 10.0, "cycle": 1.0, **control_fields}
+    body = {"body": BODY, "s3ep": lane}
+    if "after" in control_fields:
+        body["after"] = lane.pop("after")
+    return dispatch(body, None, ok, clock=clock, sleep=clock.sleep)
+
+
+def test_a_lane_measures_its_cycle_from_its_last_start_to_its_next_call() -> None:
+    # the lane's previous handler began at ...10.0 and the next receive's first message arrives
+    # 0.12 s later: the handler, and the dispatcher's own time (its wait for the slot is not in it)
+    clock = Clock(1_800_000_010.12)
+    result = run_lane(clock, began=1_800_000_010.0, measured="0", index=0)
+    assert result["report"]["measured"] == "0.120"
+    assert result["slot"] == 1_800_000_010.2  # lane 0 of 2 at 10/s: every 0.2 s
+    assert result["report"]["began"] == 1_800_000_010.2
+    # then a running mean, a new sample weighing a quarter: 0.2 + 0.25 x (0.28 - 0.2) = 0.22
+    clock = Clock(1_800_000_010.48)
+    result = run_lane(clock, began=1_800_000_010.2, measured="0.200", index=0)
+    assert result["report"]["measured"] == "0.220"
+
+
+def test_only_a_receives_first_message_measures_and_a_sample_counts_at_most_twice_the_mean() -> (
+    None
+):
+    clock = Clock(1_800_000_011.0)
+    # a later message of the batch carries the report of the lane's previous round: its `began`
+    # is not the lane's last start, so the mean passes through
+    result = run_lane(clock, began=1_800_000_010.0, measured="0.150", index=3)
+    assert result["report"]["measured"] == "0.150"
+    # after a deferral, the sample ends at the message's first arrival (0.25 s after the lane's
+    # last start), not at this call after Step Functions' wait: 0.15 + 0.25 x 0.1 = 0.175
+    clock = Clock(1_800_000_011.0)
+    deferred = {"outcome": "deferred", "wait_seconds": 3, "arrived": 1_800_000_010.25}
+    result = run_lane(clock, began=1_800_000_010.0, measured="0.150", index=0, after=deferred)
+    assert result["report"]["measured"] == "0.175"
+    # a sample of 1 s (say the lane's last message failed, so its report is older) counts as
+    # 0.3 s: 0.15 + 0.25 x (0.3 - 0.15) = 0.1875
+    clock = Clock(1_800_000_011.0)
+    result = run_lane(clock, began=1_800_000_010.0, measured="0.150", index=0)
+    assert result["report"]["measured"] == "0.188"
