@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from s3ep_pulumi.model import limits
+from s3ep_pulumi.model.sections import MAPPING_BATCHING_WINDOW_SECONDS
 from s3ep_pulumi.runtime.s3ep_shim import DEFER_AFTER_SECONDS, TOLERANCE_FRACTION
 
 if TYPE_CHECKING:
@@ -103,7 +104,8 @@ class Budget:
     every earlier one of its batch: receive wait + batch x (slot wait + invocation + delete)
     + overhead."""
     visibility_timeout_seconds: int
-    """The queue's visibility timeout: the configured one, or the in-flight worst case."""
+    """The queue's visibility timeout: the configured one, else the in-flight worst case (Step
+    Functions engine) or `mapping_visibility_seconds` (event source mapping engine)."""
     tail_worst_case_seconds: int
     """Longest an execution can run after its start window closed: the last started handler
     runs to its timeout (+ Lambda latency), one transient retry waits its longest delay and
@@ -131,6 +133,11 @@ class Budget:
     """Largest state payload a lane's received batch can make."""
     history_events_fixed: int
     """History events of a STANDARD execution outside its lanes' rounds and messages."""
+    mapping_visibility_seconds: int = 0
+    """The event source mapping engine's smallest visibility timeout: what the Lambda guide
+    recommends, MAPPING_VISIBILITY_TIMEOUT_FACTOR (6) x the function's timeout plus the batching
+    window (0), so a batch Lambda retries after a throttle is not yet visible to another poller
+    (docs/aws-semantics.md L8)."""
 
     def history_events_worst(self, rounds: int, messages: int) -> int:
         """Most history events of a STANDARD execution that ran `rounds` lane rounds in all
@@ -168,13 +175,15 @@ class Budget:
             2 + invoke_events + 2 + 2 * SQS_TASK_EVENTS_WORST + 2,
         )
         configured = args.queue.visibility_timeout_seconds
+        mapping_visibility = mapping_visibility_seconds(lambda_timeout)
+        default_visibility = in_flight if d.uses_dispatcher else mapping_visibility
         partial = cls(
             lambda_timeout_seconds=lambda_timeout,
             pace_wait_worst_seconds=pace_wait,
             invoke_worst_case_seconds=invoke,
             message_worst_case_seconds=message,
             in_flight_worst_case_seconds=in_flight,
-            visibility_timeout_seconds=configured if configured is not None else in_flight,
+            visibility_timeout_seconds=configured if configured is not None else default_visibility,
             tail_worst_case_seconds=tail,
             start_window_seconds=d.max_execution_seconds - tail,
             lease_seconds=d.max_execution_seconds + LEASE_MARGIN_SECONDS,
@@ -187,6 +196,7 @@ class Budget:
             history_events_fixed=HISTORY_EVENTS_FIXED
             + invoke_events
             + HISTORY_EVENTS_PER_LANE * d.max_concurrency,
+            mapping_visibility_seconds=mapping_visibility,
         )
         if d.workflow_type != "STANDARD":
             return partial
@@ -196,6 +206,14 @@ class Budget:
                 "lane_rounds": _lane_rounds(partial, d.receive_sizes, d.max_concurrency),
             }
         )
+
+
+def mapping_visibility_seconds(function_timeout_seconds: int) -> int:
+    """The event source mapping engine's visibility timeout for a function timeout (seconds)."""
+    return (
+        limits.MAPPING_VISIBILITY_TIMEOUT_FACTOR * function_timeout_seconds
+        + MAPPING_BATCHING_WINDOW_SECONDS
+    )
 
 
 def _lane_rounds(budget: Budget, receive_sizes: Callable[[int], list[int]], lanes: int) -> int:

@@ -107,6 +107,7 @@ def test_a_queue_whose_timeout_was_lowered_behind_the_models_back_is_caught() ->
 BAD_STACK = """config:
   s3ep:processor:
     name_prefix: bad
+    dispatch: {{engine: step_functions}}
     function:
       source_dir: {root}/functions/process_object
       handler: app.handler

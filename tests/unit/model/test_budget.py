@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from helpers import MINIMAL, config
+from helpers import MAPPING, MINIMAL, config
 
 from s3ep_pulumi import S3EventProcessorArgs
 from s3ep_pulumi.local.docgen import render, rule_lines
@@ -44,7 +44,22 @@ def test_budget_of_the_defaults() -> None:
         # HandOver, Done; the Lanes Map; Handover (2 attempts); + Plan (4 Lambda attempts) + per
         # lane: its iteration, ReleaseUnstarted, its end
         history_events_fixed=2 + 2 + 2 * 14 + 2 * 14 + 8 + 6 + 8 + 14 + (2 + 14 + 2) * 10,
+        mapping_visibility_seconds=6 * 60,
     )
+
+
+def test_the_mapping_engines_visibility_timeout_is_six_function_timeouts() -> None:
+    # The Lambda guide: at least six times the function's timeout (plus the batching window, 0)
+    defaults = S3EventProcessorArgs.model_validate(MAPPING).budget
+    assert defaults.visibility_timeout_seconds == 6 * 60 == 360
+    longer = S3EventProcessorArgs.model_validate(
+        {**MAPPING, "function": {**MAPPING["function"], "timeout": 900}}
+    ).budget
+    assert longer.visibility_timeout_seconds == 5400
+    configured = S3EventProcessorArgs.model_validate(
+        {**MAPPING, "queue": {"visibility_timeout_seconds": 1000}}
+    ).budget
+    assert configured.visibility_timeout_seconds == 1000
 
 
 def test_sqs_retries_are_what_the_timing_model_counts() -> None:
@@ -71,7 +86,7 @@ def test_standard_executions_plan_their_rounds_in_the_budget() -> None:
 def test_every_cross_field_rule_is_in_the_configuration_reference() -> None:
     text = Path("docs/configuration.md").read_text()
     assert text == render(), "run `make docs` and commit the result"
-    assert len(RULES) == 22
+    assert len(RULES) == 25
     for r in RULES:
         assert f"- {r.summary}" in text
     # the section validators too: alarms' evaluation window, Dynatrace's and Splunk's sources

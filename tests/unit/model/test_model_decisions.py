@@ -60,8 +60,14 @@ def args(**sections: Any) -> S3EventProcessorArgs:
 
 
 def existing_function(**sections: Any) -> S3EventProcessorArgs:
+    dispatch = {"engine": "step_functions", **sections.pop("dispatch", {})}
     return S3EventProcessorArgs.model_validate(
-        {"name_prefix": "img", "function": {"existing_function_arn": EXISTING_FUNCTION}, **sections}
+        {
+            "name_prefix": "img",
+            "function": {"existing_function_arn": EXISTING_FUNCTION},
+            "dispatch": dispatch,
+            **sections,
+        }
     )
 
 
