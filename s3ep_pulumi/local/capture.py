@@ -179,8 +179,7 @@ class RecordingMocks(Mocks):
         elif args.typ == "aws:lambda/eventSourceMapping:EventSourceMapping":
             state["uuid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, args.name))
             state["arn"] = (
-                f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT_ID}:"
-                f"event-source-mapping:{state['uuid']}"
+                f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT_ID}:event-source-mapping:{state['uuid']}"
             )
             resource_id = state["uuid"]
         elif args.typ == "aws:lambda/alias:Alias":
