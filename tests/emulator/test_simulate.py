@@ -95,6 +95,7 @@ def write_stack(root: Path, function: str, handler_source: str | None = None) ->
                 bucket: {prefixes: [in/], suffixes: [.txt]}
                 queue: {max_receive_count: 2}
                 dispatch:
+                  engine: step_functions
                   max_concurrency: 2
                   batch_size: 1
                   receive_wait_seconds: 0

@@ -108,9 +108,7 @@ def test_the_function_may_poll_its_queue_and_nothing_more(mapped: Capture) -> No
     }
 
 
-def test_with_the_component_key_the_function_decrypts_the_queue_and_the_key_admits_no_dispatcher() -> (
-    None
-):
+def test_with_the_component_key_the_function_decrypts_the_queue_and_no_dispatcher_may() -> None:
     capture = evaluate(mapping_config(security={"create_kms_key": True}))
     policy = json.loads(
         capture.one("aws:iam/rolePolicy:RolePolicy", "images-function-policy").inputs["policy"]
