@@ -31,7 +31,7 @@ VPC_DESCRIBE_ACTIONS = ["ec2:DescribeNetworkInterfaces"]
 # execution role must include the following permissions: sqs:DeleteMessage,
 # sqs:GetQueueAttributes, sqs:ReceiveMessage" (and kms:Decrypt for an encrypted queue). Not
 # ChangeMessageVisibility: the mapping leaves a failed message to its visibility timeout
-# (docs/aws-semantics.md L7).
+# (docs/aws-semantics.md L12).
 EVENT_SOURCE_QUEUE_ACTIONS = [
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",

@@ -199,10 +199,18 @@ class EmulatedMapping:
     def start(self) -> None:
         if not self.settings.enabled:
             return
-        for n in range(self.settings.maximum_concurrency):
-            thread = threading.Thread(target=self._poll, name=f"s3ep-esm-poller-{n}", daemon=True)
-            thread.start()
+        # Every poller's clients first (creating them is slow), so that all start polling at once.
+        clients = [
+            (boto3.client("sqs"), boto3.client("lambda"))
+            for _ in range(self.settings.maximum_concurrency)
+        ]
+        for n, (sqs, lam) in enumerate(clients):
+            thread = threading.Thread(
+                target=self._poll, args=(sqs, lam), name=f"s3ep-esm-poller-{n}", daemon=True
+            )
             self._threads.append(thread)
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -218,8 +226,7 @@ class EmulatedMapping:
         finally:
             self.stop()
 
-    def _poll(self) -> None:
-        sqs, lam = boto3.client("sqs"), boto3.client("lambda")
+    def _poll(self, sqs: Any, lam: Any) -> None:
         while not self._stop.is_set():
             self.poll_once(sqs, lam)
 

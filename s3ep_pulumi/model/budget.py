@@ -137,7 +137,7 @@ class Budget:
     """The event source mapping engine's smallest visibility timeout: what the Lambda guide
     recommends, MAPPING_VISIBILITY_TIMEOUT_FACTOR (6) x the function's timeout plus the batching
     window (0), so a batch Lambda retries after a throttle is not yet visible to another poller
-    (docs/aws-semantics.md L8)."""
+    (docs/aws-semantics.md L11)."""
 
     def history_events_worst(self, rounds: int, messages: int) -> int:
         """Most history events of a STANDARD execution that ran `rounds` lane rounds in all

@@ -240,7 +240,7 @@ class Prerequisite:
 
 
 def account_prerequisites(args: S3EventProcessorArgs) -> list[Prerequisite]:
-    """The prerequisites this configuration shows (docs/aws-semantics.md L4, A1, L10, B2)."""
+    """The prerequisites this configuration shows (docs/aws-semantics.md L4, A1, L10, L12, B2)."""
     f, b = args.function, args.bucket
     out = []
     if f.reserved_concurrency is not None:
@@ -268,6 +268,16 @@ def account_prerequisites(args: S3EventProcessorArgs) -> list[Prerequisite]:
                 "function.vpc: the subnets need a route to S3 (a gateway endpoint or a NAT "
                 "gateway), or the handler's GetObject times out; so does every other AWS API "
                 "the handler calls",
+            )
+        )
+    if f.existing_function_arn is not None and not args.dispatch.uses_dispatcher:
+        out.append(
+            Prerequisite(
+                "existing-function-polls-the-queue",
+                "function.existing_function_arn with the event source mapping engine: Lambda "
+                f"polls {args.names.queue} with that function's execution role, which must "
+                "allow sqs:ReceiveMessage, sqs:DeleteMessage and sqs:GetQueueAttributes on it "
+                "(and kms:Decrypt on a customer key of the queue), or creating the mapping fails",
             )
         )
     if b.existing_bucket_name is not None and b.enable_eventbridge_notifications:

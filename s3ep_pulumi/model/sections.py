@@ -209,7 +209,7 @@ SCHEDULE_INPUT: Final = '{"trigger": "schedule", "chain": 0}'
 
 DispatchEngine = Literal["step_functions", "event_source_mapping"]
 # The event source mapping engine's settings: partial batch responses, so one failed message is
-# retried alone (docs/aws-semantics.md L10), and no batching window: a batch of at most
+# retried alone (docs/aws-semantics.md L13), and no batching window: a batch of at most
 # SQS_RECEIVE_MAX_MESSAGES needs none, and the function starts as soon as messages arrive.
 MAPPING_FUNCTION_RESPONSE_TYPES: Final = ("ReportBatchItemFailures",)
 MAPPING_BATCHING_WINDOW_SECONDS: Final = 0

@@ -459,6 +459,11 @@ INGEST = {"existing_bucket_name": "ingest"}
             config(bucket={**INGEST, "enable_eventbridge_notifications": True}),
             ["bucket-notifications-replaced"],
         ),
+        # Lambda polls with an existing function's role, which the component does not manage
+        (
+            {"name_prefix": "img", "function": {"existing_function_arn": EXISTING_FUNCTION}},
+            ["existing-function-polls-the-queue"],
+        ),
     ],
 )
 def test_account_prerequisites_follow_from_the_config(raw: dict[str, Any], keys: list[str]) -> None:
