@@ -34,6 +34,8 @@ class AlarmTargets:
     rule: str
     function: str
     state_machine_arn: Any  # str, or a pulumi Output of one; None with the event source mapping
+    # STANDARD: the EXPRESS state machine the parent runs each round (str or Output), else None
+    run_state_machine_arn: Any = None
 
 
 def _spec(
@@ -237,6 +239,40 @@ def alarm_specs(args: S3EventProcessorArgs, t: AlarmTargets) -> list[Spec]:
                 ),
             )
             if not mapping
+        ),
+        # STANDARD: the runs the parent starts fail and time out on their own (a failed run
+        # also fails its parent, RunFailed); their cause is in the run's log group.
+        *(
+            spec(
+                key,
+                settings,
+                metric=metric,
+                stat="Sum",
+                meaning=meaning,
+                first_step=first_step,
+                namespace="AWS/States",
+                dimensions={"StateMachineArn": t.run_state_machine_arn},
+            )
+            for key, settings, metric, meaning, first_step in (
+                (
+                    "dispatcher-run-executions-failed",
+                    a.dispatcher_failed,
+                    "ExecutionsFailed",
+                    "Runs of the STANDARD dispatcher failed (SQS calls or the definition, not "
+                    "the function: its failures are caught); the parent failed with them.",
+                    "read the error in the dispatcher run's log group.",
+                ),
+                (
+                    "dispatcher-run-executions-timed-out",
+                    a.dispatcher_timed_out,
+                    "ExecutionsTimedOut",
+                    "Runs of the STANDARD dispatcher ran past EXPRESS's 5 minutes; messages they "
+                    "held become visible again and are retried.",
+                    "compare the run's ExecutionTime with dispatch.max_execution_seconds and "
+                    "the function's duration.",
+                ),
+            )
+            if t.run_state_machine_arn is not None
         ),
         spec(
             "function-errors",

@@ -47,6 +47,7 @@ class DashboardTargets:
     alias: str | None = None  # the `live` alias, if any
     alarm_arns: list[str] = field(default_factory=list)
     messages_per_instance: int | None = None  # the scaling target, when scaling on queue depth
+    run_state_machine_arn: str | None = None  # STANDARD: the EXPRESS runs of the parent
     mapping: MappingFigures | None = None  # the event source mapping engine: no state machine
 
 
@@ -246,8 +247,12 @@ def _stage_widgets(t: DashboardTargets) -> list[Widget]:
 
 
 def _dispatcher_widgets(t: DashboardTargets) -> list[Widget]:
-    """Column 4 with the Step Functions dispatcher: its executions and their time."""
+    """Column 4 with the Step Functions dispatcher: its executions and their time. STANDARD:
+    the runs' executions beside the parent's, and the runs' time (the parent's is the sum of
+    its rounds)."""
     r, machine = t.region, {"StateMachineArn": str(t.state_machine_arn)}
+    run = {"StateMachineArn": t.run_state_machine_arn} if t.run_state_machine_arn else None
+    timed = run or machine
     return [
         _graph(
             "4 Dispatcher: executions",
@@ -263,16 +268,28 @@ def _dispatcher_widgets(t: DashboardTargets) -> list[Widget]:
                     ("ExecutionsAborted", "aborted"),
                     ("ExecutionThrottled", "throttled"),
                 )
-            ],
+            ]
+            + (
+                [
+                    metric("AWS/States", name, run, label=label)
+                    for name, label in (
+                        ("ExecutionsStarted", "runs started"),
+                        ("ExecutionsFailed", "runs failed"),
+                        ("ExecutionsTimedOut", "runs timed out"),
+                    )
+                ]
+                if run
+                else []
+            ),
             r,
             stat="Sum",
         ),
         _graph(
-            "4 Dispatcher: execution time (ms)",
+            "4 Dispatcher: execution time (ms)" if run is None else "4 Dispatcher: run time (ms)",
             3,
             1,
             [
-                metric("AWS/States", "ExecutionTime", machine, stat=s, label=s)
+                metric("AWS/States", "ExecutionTime", timed, stat=s, label=s)
                 for s in ("p50", "p99", "Maximum")
             ],
             r,

@@ -279,6 +279,53 @@ def dispatcher_policy(
     return _doc(*statements)
 
 
+# The rule Step Functions manages in the account to learn when a child execution of a
+# `startExecution.sync` task has ended (docs/aws-semantics.md F16).
+SYNC_EXECUTION_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
+SYNC_EXECUTION_RULE_ACTIONS = ["events:PutTargets", "events:PutRule", "events:DescribeRule"]
+
+
+def dispatcher_parent_policy(
+    *,
+    state_machine_arn: str,
+    run_state_machine_arn: str,
+    run_executions_arns: list[str],
+    sync_rule_arn: str,
+    tracing: bool,
+    logging: bool,
+) -> Doc:
+    """A STANDARD dispatcher (the parent) may only run its run state machine and wait for it
+    (`startExecution.sync:2`: start it, describe and stop its executions, the managed rule that
+    reports their end) and start its own successor. Everything the runs do, their role does.
+    `run_executions_arns`: the runs' executions as the Step Functions guide's policy names them
+    (`execution:<run>:*`) and as the Service Authorization Reference types an EXPRESS
+    execution (`express:<run>:*:*`)."""
+    statements = [
+        _allow(
+            "StartRuns",
+            ["states:StartExecution"],
+            [run_state_machine_arn, state_machine_arn],
+        ),
+        _allow(
+            "WaitForRuns",
+            ["states:DescribeExecution", "states:StopExecution"],
+            run_executions_arns,
+        ),
+        _allow("RunEndEvents", SYNC_EXECUTION_RULE_ACTIONS, [sync_rule_arn]),
+    ]
+    if tracing:
+        statements.append(_allow("Tracing", XRAY_ACTIONS, ["*"]))
+    if logging:
+        statements.append(_allow("LogDelivery", LOG_DELIVERY_ACTIONS, ["*"]))
+    return _doc(*statements)
+
+
+def run_execution_arns(run_state_machine_arn: str) -> list[str]:
+    """The ARN patterns of a run state machine's executions (`dispatcher_parent_policy`)."""
+    prefix, name = run_state_machine_arn.split(":stateMachine:")
+    return [f"{prefix}:execution:{name}:*", f"{prefix}:express:{name}:*:*"]
+
+
 def scheduler_policy(state_machine_arn: str) -> Doc:
     return _doc(_allow("StartPoller", ["states:StartExecution"], [state_machine_arn]))
 

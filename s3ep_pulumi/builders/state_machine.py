@@ -347,15 +347,10 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
     """States of one lane: check the lease is still this execution's, receive what it can still
     start, invoke it message by message, delete the successes, repeat."""
     d = args.dispatch
-    rounds = args.budget.lane_rounds
     next_round: list[State] = [
         {"Variable": "$.expired", "BooleanEquals": True, "Next": "ReleaseUnstarted"},
         {"Variable": "$.sqs_error", "IsPresent": True, "Next": "SqsFailed"},
     ]
-    if rounds is not None:
-        next_round.append(
-            {"Variable": "$.round", "NumericGreaterThanEquals": rounds, "Next": "RoundsSpent"}
-        )
     return {
         "Clock": {
             "Type": "Pass",
@@ -497,7 +492,6 @@ def _lane_states(args: S3EventProcessorArgs, t: DispatcherTargets) -> dict[str, 
         "WindowClosed": _lane_end("window closed"),
         "SqsFailed": _lane_end("sqs failed"),
         "LeaseLost": _lane_end("lease lost"),
-        **({"RoundsSpent": _lane_end("rounds spent")} if rounds is not None else {}),
     }
 
 
@@ -521,15 +515,20 @@ def _release(t: DispatcherTargets, then: str, **fields: Any) -> State:
     )
 
 
-def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[str, Any]:
-    """The whole state machine definition for these settings and targets."""
+def definition(
+    args: S3EventProcessorArgs, targets: DispatcherTargets, *, handover: bool = True
+) -> dict[str, Any]:
+    """The whole state machine definition for these settings and targets. With `handover`
+    (EXPRESS), an execution that ends with work left starts its successor; without it (the run
+    a STANDARD parent starts each round, `parent_definition`), it ends with `{"held", "more"}`:
+    whether it held the lease, and whether work was left when it released it."""
     d, b = args.dispatch, args.budget
     lanes = _lane_states(args, targets)
     rate = f", at most {d.rate_per_second:g} starts/s" if d.rate_per_second else ""
-    return {
+    out: dict[str, Any] = {
         "Comment": (
-            f"s3ep dispatcher: {d.max_concurrency} lanes drain the queue into the function, at "
-            f"most {d.max_concurrency} in flight{rate}; "
+            f"s3ep dispatcher{'' if handover else ' run'}: {d.max_concurrency} lanes drain the "
+            f"queue into the function, at most {d.max_concurrency} in flight{rate}; "
             f"starts for {b.start_window_seconds} s."
         ),
         "StartAt": "Init",
@@ -704,6 +703,174 @@ def definition(args: S3EventProcessorArgs, targets: DispatcherTargets) -> dict[s
                 "Comment": "Another execution holds the lease and is draining the queue.",
             },
             "Idle": {"Type": "Succeed"},
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    if not handover:
+        out["States"] = {**out["States"], **_report_states(targets)}
+        for name in ("HandOver", "Handover"):
+            del out["States"][name]
+    return out
+
+
+def _reported(comment: str, *, held: bool, more: bool) -> State:
+    """A last state of a run: what its parent needs to decide on another round."""
+    return {"Type": "Pass", "Comment": comment, "Result": {"held": held, "more": more}, "End": True}
+
+
+def _report_states(targets: DispatcherTargets) -> dict[str, State]:
+    """A run's last states when its parent loops instead of a handover: the same `More` probe
+    after the release, then `{"held", "more"}` for the parent."""
+    return {
+        "More": _sqs(
+            "getQueueAttributes",
+            {"QueueUrl": targets.queue_url, "AttributeNames": ["ApproximateNumberOfMessages"]},
+            failed="Done",
+            Comment="Work left? Then the parent runs another round at once.",
+            ResultSelector={"visible.$": "$.Attributes.ApproximateNumberOfMessages"},
+            ResultPath="$.more",
+            Next="AnyLeft",
+        ),
+        "AnyLeft": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.more.visible", "StringEquals": "0", "Next": "Done"}],
+            "Default": "WorkLeft",
+        },
+        "WorkLeft": _reported("Held the lease; work is left.", held=True, more=True),
+        "Done": _reported(
+            "Held the lease; the queue is empty (or SQS could not say).", held=True, more=False
+        ),
+        "Busy": _reported(
+            "Another execution holds the lease and is draining the queue: the parent ends.",
+            held=False,
+            more=False,
+        ),
+        "Idle": _reported("The queue is empty: the parent ends.", held=False, more=False),
+    }
+
+
+def parent_definition(args: S3EventProcessorArgs, run_state_machine_arn: str) -> dict[str, Any]:
+    """The STANDARD dispatcher: a parent that runs the dispatcher's run (an EXPRESS state
+    machine, `definition(..., handover=False)`) once per round and waits for it
+    (`startExecution.sync:2`), while the run held the lease and left work, for at most
+    PARENT_ROUNDS_MAX rounds; then it starts its successor (fire and forget). Two state
+    transitions per round (Run, Again), whatever the run did."""
+    d = args.dispatch
+    held_and_more: list[State] = [
+        {"Variable": "$.held", "BooleanEquals": True},
+        {"Variable": "$.more", "BooleanEquals": True},
+    ]
+    return {
+        "Comment": (
+            f"s3ep dispatcher (STANDARD): runs {run_state_machine_arn.rsplit(':', 1)[-1]} "
+            f"(EXPRESS, {d.max_execution_seconds} s each) round after round while it held the "
+            f"lease and left work, at most {budget.PARENT_ROUNDS_MAX} rounds, then hands over."
+        ),
+        "StartAt": "Init",
+        "States": {
+            "Init": {
+                "Type": "Pass",
+                "Parameters": {"chain.$": "$.chain", "round": 0},
+                "Next": "Run",
+            },
+            "Run": {
+                "Type": "Task",
+                "Comment": (
+                    "One run: probe, plan, lease, lanes, release. The .sync:2 result echoes the "
+                    "run's input and output as JSON; the parent keeps only what it loops on."
+                ),
+                "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                "Parameters": {
+                    "StateMachineArn": run_state_machine_arn,
+                    "Input": {
+                        "trigger": "round",
+                        "chain.$": "$.chain",
+                        "round.$": "States.MathAdd($.round, 1)",
+                        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+                    },
+                },
+                "TimeoutSeconds": args.budget.lease_seconds,
+                "ResultSelector": {
+                    "chain.$": "$.Input.chain",
+                    "round.$": "$.Input.round",
+                    "held.$": "$.Output.held",
+                    "more.$": "$.Output.more",
+                },
+                "Retry": [
+                    {
+                        "ErrorEquals": ["StepFunctions.ExecutionLimitExceeded"],
+                        "IntervalSeconds": 1,
+                        "MaxAttempts": budget.PARENT_RUN_RETRY_ATTEMPTS,
+                        "BackoffRate": 2.0,
+                        "JitterStrategy": "FULL",
+                    }
+                ],
+                "Catch": [{"ErrorEquals": CATCH_ALL, "ResultPath": "$.error", "Next": "RunFailed"}],
+                "Next": "Again",
+            },
+            "Again": {
+                "Type": "Choice",
+                "Comment": (
+                    "Another round at once while the run held the lease and left work; a run "
+                    "that found the lease taken or the queue empty ends the parent."
+                ),
+                "Choices": [
+                    {
+                        "And": [
+                            *held_and_more,
+                            {
+                                "Variable": "$.round",
+                                "NumericLessThan": budget.PARENT_ROUNDS_MAX,
+                            },
+                        ],
+                        "Next": "Run",
+                    },
+                    {
+                        "And": [
+                            *held_and_more,
+                            {
+                                "Variable": "$.chain",
+                                "NumericLessThan": budget.HANDOVER_CHAIN_MAX - 1,
+                            },
+                        ],
+                        "Next": "Successor",
+                    },
+                ],
+                "Default": "Done",
+            },
+            "Successor": {
+                "Type": "Task",
+                "Comment": (
+                    "Rounds spent with work left: start the next parent (fire and forget), so "
+                    "this history stays small. If it cannot be started, the schedule carries on."
+                ),
+                "Resource": "arn:aws:states:::states:startExecution",
+                "Parameters": {
+                    "StateMachineArn.$": "$$.StateMachine.Id",
+                    "Input": {"trigger": "successor", "chain.$": "States.MathAdd($.chain, 1)"},
+                },
+                "Retry": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "IntervalSeconds": 1,
+                        "MaxAttempts": 1,
+                        "JitterStrategy": "FULL",
+                    }
+                ],
+                "Catch": [
+                    {"ErrorEquals": CATCH_ALL, "ResultPath": "$.successor_error", "Next": "Done"}
+                ],
+                "ResultPath": None,
+                "Next": "Done",
+            },
+            "RunFailed": {
+                "Type": "Fail",
+                "Error": "s3ep.RunFailed",
+                "Cause": (
+                    "A run of the dispatcher failed or could not be started; its own execution "
+                    "(and alarm) says why. The schedule starts the next parent."
+                ),
+            },
             "Done": {"Type": "Succeed"},
         },
     }

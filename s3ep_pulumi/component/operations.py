@@ -90,6 +90,11 @@ def alarms(
             rule=n.rule,
             function=args.function_name,
             state_machine_arn=dispatcher.state_machine.arn if dispatcher is not None else None,
+            run_state_machine_arn=(
+                dispatcher.run.state_machine.arn
+                if dispatcher is not None and dispatcher.run is not None
+                else None
+            ),
         ),
     )
     for spec in specs:
@@ -183,7 +188,7 @@ def dashboard(
     if not args.monitoring.dashboard:
         return None
 
-    def render(region: str, machine: str | None, *alarm_arns: str) -> str:
+    def render(region: str, machine: str | None, run: str | None, *alarm_arns: str) -> str:
         targets = DashboardTargets(
             region=region,
             rule=n.rule,
@@ -199,6 +204,7 @@ def dashboard(
                 if args.dispatch.uses_dispatcher
                 else MappingFigures(args.dispatch.max_concurrency, args.dispatch.batch_size)
             ),
+            run_state_machine_arn=run,
         )
         return json.dumps(dashboard_body(f"s3ep {ctx.name}", targets))
 
@@ -208,6 +214,11 @@ def dashboard(
         dashboard_body=pulumi.Output.all(
             ctx.region,
             dispatcher.state_machine.arn if dispatcher is not None else None,
+            (
+                dispatcher.run.state_machine.arn
+                if dispatcher is not None and dispatcher.run is not None
+                else None
+            ),
             *alarms.alarm_arns,
         ).apply(lambda v: render(*v)),
         opts=ctx.opts(),

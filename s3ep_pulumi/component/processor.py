@@ -113,6 +113,8 @@ class S3EventProcessor(pulumi.ComponentResource):
         log_groups = [("function", fn.log_group)] if fn.log_group is not None else []
         if disp is not None:
             log_groups.append(("dispatcher", disp.log_group))
+            if disp.run is not None:
+                log_groups.append(("dispatcher-run", disp.run.log_group))
         splunk.splunk(ctx, cfg, log_groups, enc)
         backfill.backfill(ctx, cfg, store, q, enc)
 

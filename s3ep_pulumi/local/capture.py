@@ -95,6 +95,15 @@ class Capture:
             raise LookupError(f"expected one dispatcher state machine, found {len(found)}")
         return found[0]
 
+    def dispatcher_run(self) -> Recorded | None:
+        """A STANDARD dispatcher's EXPRESS run state machine (None for an EXPRESS dispatcher)."""
+        found = [
+            r
+            for r in self.of_type("aws:sfn/stateMachine:StateMachine")
+            if r.name.endswith("-dispatcher-run")
+        ]
+        return found[0] if found else None
+
     def by_name(self, name: str) -> Recorded:
         found = [r for r in self.resources if r.name == name]
         if len(found) != 1:

@@ -56,6 +56,12 @@ class Usage:
     pacing_gb_seconds: float = 0.0  # Lambda time spent waiting for a start slot
     error_log_events: int = 0
     sqs_by_action: dict[str, int] = field(default_factory=dict)
+    # A STANDARD parent's EXPRESS runs (`with_runs`): priced per request and duration whatever
+    # the parent's type. Their SQS and DynamoDB requests and error events are in the fields
+    # above; their transitions only here (an EXPRESS run is not billed by transition).
+    run_executions: int = 0
+    run_billed_seconds: float = 0.0
+    run_transitions: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         out = Usage()
@@ -112,6 +118,40 @@ def usage_from_history(
     return usage
 
 
+# What a STANDARD parent's Run task is called in its history (`startExecution.sync:2`).
+SYNC_RUN_RESOURCE = "startExecution.sync:2"
+
+
+def runs_started(events: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The executions a parent started and awaited (`startExecution.sync:2`), in order: each
+    `TaskSubmitted` event's `ExecutionArn`."""
+    out = []
+    for event in events:
+        details = event.get("taskSubmittedEventDetails") or {}
+        if event["type"] == "TaskSubmitted" and details.get("resource") == SYNC_RUN_RESOURCE:
+            out.append(str(json.loads(details["output"])["ExecutionArn"]))
+    return out
+
+
+def with_runs(parent: Usage, runs: Iterable[Usage]) -> Usage:
+    """A STANDARD parent's usage with its EXPRESS runs': their executions, billed seconds and
+    transitions kept apart (priced as EXPRESS), their requests and error events added."""
+    out = parent + Usage()
+    for run in runs:
+        out.run_executions += run.executions + run.run_executions
+        out.run_billed_seconds += run.billed_seconds + run.run_billed_seconds
+        out.run_transitions += run.transitions + run.run_transitions
+        out.sqs_requests += run.sqs_requests
+        out.fifo_requests += run.fifo_requests
+        out.dynamodb_requests += run.dynamodb_requests
+        out.error_log_events += run.error_log_events
+        out.extra_invocations += run.extra_invocations
+        out.pacing_gb_seconds += run.pacing_gb_seconds
+        for action, n in run.sqs_by_action.items():
+            out.sqs_by_action[action] = out.sqs_by_action.get(action, 0) + n
+    return out
+
+
 @dataclass(frozen=True)
 class Cost:
     """Dollars per million objects, by what pays."""
@@ -136,13 +176,16 @@ def cost(
         raise ValueError("usage.objects must be positive: a cost per object needs objects")
     scale = MILLION / usage.objects
 
-    def step_functions(u: Usage) -> float:
-        if workflow_type == "STANDARD":
-            return u.transitions * STANDARD_PER_TRANSITION
+    def express(executions: int, seconds: float) -> float:
         return (
-            u.executions * EXPRESS_PER_REQUEST
-            + u.billed_seconds * EXPRESS_MEMORY_GB * EXPRESS_PER_GB_SECOND
+            executions * EXPRESS_PER_REQUEST + seconds * EXPRESS_MEMORY_GB * EXPRESS_PER_GB_SECOND
         )
+
+    def step_functions(u: Usage) -> float:
+        runs = express(u.run_executions, u.run_billed_seconds)
+        if workflow_type == "STANDARD":
+            return u.transitions * STANDARD_PER_TRANSITION + runs
+        return express(u.executions, u.billed_seconds) + runs
 
     def sqs(u: Usage) -> float:
         return (

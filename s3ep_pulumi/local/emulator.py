@@ -28,6 +28,12 @@ the wiring. These seams of moto are adjusted so it behaves like AWS (see docs/aw
   `handover=False`: then the call succeeds and starts nothing, as if the successor were lost
   (the design tolerates it: the schedule carries on), so a test can drive one execution at a
   time.
+- moto's interpreter runs `states:startExecution.sync:2` only after that same start, and then
+  polls the child every 0.5 s. Here the child is started as above (a run of a STANDARD parent,
+  recorded in `Recorder.runs`, never skipped by `handover=False`) and waited for at once; moto
+  then answers what Step Functions answers: DescribeExecution with `Input` and `Output` parsed
+  as JSON, or, when the child did not succeed, the task fails with `States.TaskFailed` and the
+  description as its cause (docs/aws-semantics.md F16).
 - moto's SQS never throttles. `patched_seams(sqs_faults=...)` fails chosen SQS calls of the state
   machine as SQS does when it refuses them (`RequestThrottled`, `KmsThrottled`, `OverLimit`), at
   the point where the interpreter calls SQS, so the task sees the error AWS reports.
@@ -55,6 +61,8 @@ from s3ep_pulumi.model.sections import SCHEDULE_INPUT
 from s3ep_pulumi.runtime import s3ep_shim
 
 LONG_POLL_STEP_SECONDS = 0.05
+# How often the emulator looks whether a run a STANDARD parent awaits has ended.
+SYNC_POLL_SECONDS = 0.02
 # SQS error codes the fault seam can answer with, and their messages. "Request is throttled." is
 # the message seen in AWS SDK traces of a throttled SQS call (docs/aws-semantics.md, S11); the
 # other two are the error shapes' descriptions in the SQS API model.
@@ -108,6 +116,7 @@ class Recorder:
     sqs_faults: list[SqsFault] = field(default_factory=list)  # SQS calls the seam refused
     invokes: int = 0  # every invocation that reached the shim
     handovers: list[str] = field(default_factory=list)  # executions started by an execution
+    runs: list[str] = field(default_factory=list)  # runs a STANDARD parent started and awaited
     invoke_seconds: float = 0.0  # their total run time, pacing sleeps included
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -241,6 +250,9 @@ def patched_seams(
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_sfn,
     )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
+        ResourceCondition,
+    )
 
     if (handler is None) == (invoker is None):
         raise TypeError("patched_seams: give a handler or an invoker")
@@ -361,7 +373,8 @@ def patched_seams(
                 self, env, resource_runtime_part, normalised_parameters, state_credentials
             )
             return
-        if not handover:
+        waits = self.resource.condition == ResourceCondition.Sync2
+        if not handover and not waits:
             env.stack.append({"ExecutionArn": "not-started", "StartDate": "1970-01-01T00:00:00"})
             return
         # As Step Functions does: the input object serialised, a name generated when none given.
@@ -372,10 +385,30 @@ def patched_seams(
             input=given if isinstance(given, str) else json.dumps(given),
         )
         with recorder._lock:
-            recorder.handovers.append(started["executionArn"])
+            (recorder.runs if waits else recorder.handovers).append(started["executionArn"])
+        if waits:  # the child's end, without moto's 0.5 s polling interval
+            sfn = boto3.client("stepfunctions")
+            while (
+                sfn.describe_execution(executionArn=started["executionArn"])["status"] == "RUNNING"
+                and env.is_running()
+            ):
+                time.sleep(SYNC_POLL_SECONDS)
         env.stack.append(
             {"ExecutionArn": started["executionArn"], "StartDate": started["startDate"].isoformat()}
         )
+
+    original_sync2 = sfn_task._build_sync2_resolver
+
+    def sync2_resolver(self: Any, *args: Any, **kwargs: Any) -> Callable[[], Any]:
+        # moto answers DescribeExecution's camelCase keys; Step Functions answers them in
+        # PascalCase (ExecutionArn, Input, Output, InputDetails.Included, ...).
+        resolve: Callable[[], Any] = original_sync2(self, *args, **kwargs)  # type: ignore[assignment]
+
+        def resolved() -> Any:
+            out = resolve()
+            return _pascal_case(out) if isinstance(out, dict) else out
+
+        return resolved
 
     # A DynamoDB write with a condition is atomic (check and write as one step); moto reads the
     # item, checks, then writes, so two threads can both pass the same condition (two lease
@@ -402,6 +435,7 @@ def patched_seams(
     for name, original in retention_seams.items():
         setattr(SQSBackend, name, expiring(original))
     sfn_task._eval_service_task = sfn_call  # type: ignore[method-assign]
+    sfn_task._build_sync2_resolver = sync2_resolver  # type: ignore[method-assign]
     for name, original in item_seams.items():
         setattr(DynamoDBBackend, name, atomic(original))
     try:
@@ -415,8 +449,22 @@ def patched_seams(
         for name, original in retention_seams.items():
             setattr(SQSBackend, name, original)
         sfn_task._eval_service_task = original_sfn_call  # type: ignore[method-assign]
+        sfn_task._build_sync2_resolver = original_sync2  # type: ignore[method-assign]
         for name, original in item_seams.items():
             setattr(DynamoDBBackend, name, original)
+
+
+def _pascal_case(description: dict[str, Any]) -> dict[str, Any]:
+    """A DescribeExecution answer as a `.sync:2` task returns it: keys in PascalCase, also in
+    the `*Details` objects; `Input` and `Output` (already parsed) left as they are."""
+
+    def upper(key: str) -> str:
+        return key[:1].upper() + key[1:]
+
+    return {
+        upper(k): ({upper(a): b for a, b in v.items()} if k.endswith("Details") else v)
+        for k, v in description.items()
+    }
 
 
 def sqs_error(code: str, action: str) -> Exception:
@@ -438,6 +486,7 @@ class Emulated:
     dlq_url: str
     table_name: str | None  # None with the event source mapping engine (no dispatcher)
     state_machine_arn: str | None
+    run_state_machine_arn: str | None = None  # STANDARD: the EXPRESS runs of the parent
 
     def counts(self) -> dict[str, int]:
         sqs = boto3.client("sqs")
@@ -486,6 +535,16 @@ class Emulated:
             if e["type"].endswith("StateEntered") and "stateEnteredEventDetails" in e
         ]
 
+    def runs(self, execution_arn: str) -> list[str]:
+        """The runs a STANDARD parent started and awaited, in order (none for EXPRESS)."""
+        return cost.runs_started(self.history(execution_arn))
+
+    def lanes_intervals(self, execution_arn: str) -> list[tuple[float, float]]:
+        """When an ended execution ran its lanes: its own (EXPRESS), or each of its runs' (a
+        STANDARD parent); empty if none did."""
+        runs = self.runs(execution_arn) or [execution_arn]
+        return [i for i in map(self.lanes_interval, runs) if i is not None]
+
     def lanes_interval(self, execution_arn: str) -> tuple[float, float] | None:
         """When an ended execution ran its lanes (entered and left `Lanes`, epoch seconds), or
         None if it did not (it found the queue empty or the lease taken)."""
@@ -501,10 +560,13 @@ class Emulated:
         return (times[0], times[-1]) if len(times) == 2 else None
 
     def usage(self, execution_arn: str) -> cost.Usage:
-        """What an ended execution used, as `cost` prices it."""
+        """What an ended execution used, as `cost` prices it; a STANDARD parent's includes
+        its runs' (EXPRESS, priced as such)."""
         d = boto3.client("stepfunctions").describe_execution(executionArn=execution_arn)
         seconds = (d["stopDate"] - d["startDate"]).total_seconds()
-        return cost.usage_from_history(self.history(execution_arn), seconds=seconds)
+        events = self.history(execution_arn)
+        own = cost.usage_from_history(events, seconds=seconds)
+        return cost.with_runs(own, [self.usage(run) for run in cost.runs_started(events)])
 
     def lease(self) -> dict[str, Any]:
         """The lease item as DynamoDB holds it (empty before the first acquisition)."""
@@ -618,16 +680,34 @@ def materialise(capture: Capture) -> Emulated:
             for a in table.inputs["attributes"]
         ],
     )
-    machine = capture.dispatcher()
-    definition = machine.inputs["definition"]
-    for declared, emulated in urls.items():  # same account and region: URLs only differ by host
-        definition = definition.replace(declared, emulated)
-    arn = sfn.create_state_machine(
-        name=machine.inputs["name"],
-        definition=definition,
-        roleArn=role,
-        type=machine.inputs["type"],
-    )["stateMachineArn"]
+
+    def create(machine: Any, arns: dict[str, str]) -> str:
+        definition = machine.inputs["definition"]
+        # same account and region: URLs only differ by host
+        for declared, emulated in {**urls, **arns}.items():
+            definition = definition.replace(declared, emulated)
+        return str(
+            sfn.create_state_machine(
+                name=machine.inputs["name"],
+                definition=definition,
+                roleArn=role,
+                type=machine.inputs["type"],
+            )["stateMachineArn"]
+        )
+
+    # A STANDARD parent's run first, so the parent's definition can name it.
+    run = capture.dispatcher_run()
+    run_arn = create(run, {}) if run is not None else None
+    declared_run = run.state["arn"] if run is not None else None
+    arn = create(
+        capture.dispatcher(),
+        {declared_run: run_arn} if declared_run and run_arn else {},
+    )
     return Emulated(
-        bucket, urls[queue.state["url"]], urls[dlq.state["url"]], table.inputs["name"], arn
+        bucket,
+        urls[queue.state["url"]],
+        urls[dlq.state["url"]],
+        table.inputs["name"],
+        arn,
+        run_arn,
     )

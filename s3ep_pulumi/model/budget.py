@@ -3,14 +3,14 @@
 Every duration the design relies on lives here: the deployed Lambda timeout, the worst case of
 one invocation and of one message in its lane, how long a received message can stay in flight
 (the queue's visibility timeout), the start window and tail of an execution, the lease, the
-STANDARD history plan and the payload bound. The builders, the component, the rules and the
-tools read `args.budget`; nothing else computes a duration. docs/dispatch.md explains each term.
+bound on a STANDARD parent's rounds and the payload bound. The builders, the component, the
+rules and the tools read `args.budget`; nothing else computes a duration. docs/dispatch.md
+explains each term.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -55,31 +55,30 @@ MESSAGE_ENVELOPE_BYTES = 2_048
 PAYLOAD_HEADROOM_BYTES = 32_768
 # A lease outlives its execution's budget by this much, so it only expires if the execution died.
 LEASE_MARGIN_SECONDS = 60
-# How every DynamoDB task of the dispatcher (the lease) retries DynamoDB's refusals: as SQS's.
-DYNAMODB_TASK_EVENTS_WORST = 2 + 3 * (SQS_RETRY_ATTEMPTS + 1)
 # Most executions one chain of handovers may run (an execution that ends with work left starts
 # its successor; a scheduled poll starts a new chain at 0): a guard against a chain that never
 # ends, far above what a backlog needs (1,000 x a 240 s budget is over 66 hours).
 HANDOVER_CHAIN_MAX = 1_000
-# Share of the 25,000-event history limit a STANDARD execution plans to use.
+# Share of the 25,000-event history limit a STANDARD execution may plan to use.
 HISTORY_BUDGET_SHARE = 0.8
-# STANDARD history events, worst cases, from the definition's longest paths (each state entered
-# and exited: 2; each task attempt scheduled/started/ended: 3; an SQS task retries 3 times).
-# tests/emulator/test_dispatcher.py checks a measured history against them.
-SQS_TASK_EVENTS_WORST = 2 + 3 * (SQS_RETRY_ATTEMPTS + 1)
-# per execution: the execution's own 2, Init, Probe, HasWork, Acquire, Hold, Lanes (Map events),
-# ReleaseLease, More, HandOver, Handover (a states:startExecution task, retried once), Done;
-# Plan (a Lambda task) is added with its retries
-HISTORY_EVENTS_FIXED = (
-    2 + 2 + 2 * SQS_TASK_EVENTS_WORST + 2 * DYNAMODB_TASK_EVENTS_WORST + 2 * 4 + 6 + (2 + 3 * 2)
-)
-# per lane: its Map iteration, ReleaseUnstarted, its last state (Drained, WindowClosed, ...)
-HISTORY_EVENTS_PER_LANE = 2 + SQS_TASK_EVENTS_WORST + 2
-# per lane round: Clock, Fits, One, Renew (the fence), Receive, AnyMessages, Batch (4 Map
-# events), CountRound, AnySucceeded, DeleteSucceeded, NextRound
-HISTORY_EVENTS_PER_ROUND = (
-    3 * 2 + DYNAMODB_TASK_EVENTS_WORST + 2 * SQS_TASK_EVENTS_WORST + 2 + 4 + 2 + 2 + 2
-)
+# The STANDARD dispatcher is a parent that runs one EXPRESS execution of the dispatcher's run
+# per round (`startExecution.sync:2`) and loops while that run held the lease and left work.
+# Its history, from its definition (each state entered and exited: 2; each task attempt
+# scheduled, started and ended: 3, a .sync one also submitted: 4):
+# a start Step Functions refuses for the account's execution limit is retried this many times.
+PARENT_RUN_RETRY_ATTEMPTS = 2
+# per round: Run (the attempt that runs the child: 2 + 4, each refused start: 3) and Again (a
+# Choice: 2); 8 events when no start is refused.
+PARENT_EVENTS_PER_ROUND = 2 + 4 + 3 * PARENT_RUN_RETRY_ATTEMPTS + 2
+# per execution: its own start and end (2), Init (2), Successor (a states:startExecution task,
+# retried once: 2 + 3 * 2) and Done (2).
+PARENT_EVENTS_FIXED = 2 + 2 + (2 + 3 * 2) + 2
+# Rounds one parent runs before it starts its successor (docs/dispatch.md, "STANDARD: a parent
+# over EXPRESS children"): PARENT_EVENTS_FIXED + 1,000 x PARENT_EVENTS_PER_ROUND = 14,014
+# events at worst, 56 % of the limit, well inside HISTORY_BUDGET_SHARE; 1,000 rounds of at most
+# a 300 s run each are under 84 hours, far inside a STANDARD execution's year.
+PARENT_ROUNDS_MAX = 1_000
+PARENT_HISTORY_EVENTS_WORST = PARENT_EVENTS_FIXED + PARENT_ROUNDS_MAX * PARENT_EVENTS_PER_ROUND
 # Smallest start window worth running an execution for.
 MIN_START_WINDOW_SECONDS = 10
 
@@ -121,32 +120,13 @@ class Budget:
     """Longest from a lane's decision to receive until the shim is called for the first message
     received: the long-poll wait plus RECEIVE_MARGIN_SECONDS. The shim's receive report keeps
     it free before the window closes."""
-    history_events_per_message_worst: int
-    """History events one received message can add, on its longest path: its Map iteration
-    (2), Invoke twice (a deferral) with every Lambda attempt, Outcome twice, Pace, RetryLater
-    with every retry and Failed; or Invoke, Outcome, Quarantine, DeleteQuarantined and
-    Quarantined, when Lambda is retried less than twice."""
-    lane_rounds: int | None
-    """Full receives per lane per STANDARD execution, so its history stays within
-    HISTORY_BUDGET_SHARE of the limit. None for EXPRESS (the start window bounds it)."""
     lane_batch_bytes: int
     """Largest state payload a lane's received batch can make."""
-    history_events_fixed: int
-    """History events of a STANDARD execution outside its lanes' rounds and messages."""
     mapping_visibility_seconds: int = 0
     """The event source mapping engine's smallest visibility timeout: what the Lambda guide
     recommends, MAPPING_VISIBILITY_TIMEOUT_FACTOR (6) x the function's timeout plus the batching
     window (0), so a batch Lambda retries after a throttle is not yet visible to another poller
     (docs/aws-semantics.md L11)."""
-
-    def history_events_worst(self, rounds: int, messages: int) -> int:
-        """Most history events of a STANDARD execution that ran `rounds` lane rounds in all
-        (the last, empty receive of each lane included) over `messages` received messages."""
-        return (
-            self.history_events_fixed
-            + rounds * HISTORY_EVENTS_PER_ROUND
-            + messages * self.history_events_per_message_worst
-        )
 
     @classmethod
     def of(cls, args: S3EventProcessorArgs) -> Budget:
@@ -169,15 +149,10 @@ class Budget:
             + (r.max_delay_seconds if r.max_attempts else 0)
             + DISPATCH_OVERHEAD_SECONDS
         )
-        invoke_events = 2 + 3 * (r.max_attempts + 1)
-        per_message = max(
-            2 + 2 * invoke_events + 2 * 2 + 2 + SQS_TASK_EVENTS_WORST + 2,
-            2 + invoke_events + 2 + 2 * SQS_TASK_EVENTS_WORST + 2,
-        )
         configured = args.queue.visibility_timeout_seconds
         mapping_visibility = mapping_visibility_seconds(lambda_timeout)
         default_visibility = in_flight if d.uses_dispatcher else mapping_visibility
-        partial = cls(
+        return cls(
             lambda_timeout_seconds=lambda_timeout,
             pace_wait_worst_seconds=pace_wait,
             invoke_worst_case_seconds=invoke,
@@ -189,22 +164,9 @@ class Budget:
             lease_seconds=d.max_execution_seconds + LEASE_MARGIN_SECONDS,
             invoke_task_timeout_seconds=lambda_timeout + INVOKE_LATENCY_SECONDS,
             receive_lead_seconds=d.receive_wait_seconds + RECEIVE_MARGIN_SECONDS,
-            history_events_per_message_worst=per_message,
-            lane_rounds=None,
             lane_batch_bytes=d.batch_size
             * (args.queue.max_message_size_bytes + MESSAGE_ENVELOPE_BYTES),
-            history_events_fixed=HISTORY_EVENTS_FIXED
-            + invoke_events
-            + HISTORY_EVENTS_PER_LANE * d.max_concurrency,
             mapping_visibility_seconds=mapping_visibility,
-        )
-        if d.workflow_type != "STANDARD":
-            return partial
-        return cls(
-            **{
-                **vars(partial),
-                "lane_rounds": _lane_rounds(partial, d.receive_sizes, d.max_concurrency),
-            }
         )
 
 
@@ -214,18 +176,3 @@ def mapping_visibility_seconds(function_timeout_seconds: int) -> int:
         limits.MAPPING_VISIBILITY_TIMEOUT_FACTOR * function_timeout_seconds
         + MAPPING_BATCHING_WINDOW_SECONDS
     )
-
-
-def _lane_rounds(budget: Budget, receive_sizes: Callable[[int], list[int]], lanes: int) -> int:
-    """The most rounds per lane whose worst-case history fits HISTORY_BUDGET_SHARE of the
-    limit (`rounds` receives per lane, and a last, empty one)."""
-    allowed = limits.STANDARD_HISTORY_EVENTS_MAX * HISTORY_BUDGET_SHARE
-
-    def fits(rounds: int) -> bool:
-        messages = lanes * sum(receive_sizes(rounds))
-        return budget.history_events_worst(lanes * (rounds + 1), messages) <= allowed
-
-    rounds = 0
-    while fits(rounds + 1):
-        rounds += 1
-    return rounds

@@ -61,6 +61,11 @@ class Names:
     function_role: str
     state_machine: str
     dispatcher_role: str
+    # STANDARD only: the EXPRESS state machine the STANDARD dispatcher runs once per round (the
+    # lanes, the lease, per-message work), its role and its log group.
+    run_state_machine: str
+    run_role: str
+    run_log_group: str
     schedule: str
     scheduler_role: str
     rule: str
@@ -92,6 +97,7 @@ class Names:
         """Names for `prefix`; `function_name` is the function's own name (it may differ),
         `bucket_name` the bucket's if the config names it."""
         state_machine = f"{prefix}-dispatcher"
+        run_state_machine = f"{state_machine}-run"
         return cls(
             queue=f"{prefix}-queue",
             dlq=f"{prefix}-dlq",
@@ -103,6 +109,10 @@ class Names:
             function_role=f"{prefix}-function-role",
             state_machine=state_machine,
             dispatcher_role=f"{prefix}-dispatcher-role",
+            run_state_machine=run_state_machine,
+            # Short, so it never binds name_prefix tighter than `dispatcher_role` does.
+            run_role=f"{prefix}-run-role",
+            run_log_group=f"/aws/vendedlogs/states/{run_state_machine}",
             schedule=f"{prefix}-poll",
             scheduler_role=f"{prefix}-scheduler-role",
             rule=f"{prefix}-s3-events",
@@ -168,6 +178,8 @@ NAME_LIMITS: dict[str, int] = {
     "state_machine": limits.STATE_MACHINE_NAME_MAX,
     "function_role": limits.IAM_ROLE_NAME_MAX,
     "dispatcher_role": limits.IAM_ROLE_NAME_MAX,
+    "run_state_machine": limits.STATE_MACHINE_NAME_MAX,
+    "run_role": limits.IAM_ROLE_NAME_MAX,
     "scheduler_role": limits.IAM_ROLE_NAME_MAX,
     "schedule": limits.SCHEDULE_NAME_MAX,
     "rule": limits.EVENT_RULE_NAME_MAX,

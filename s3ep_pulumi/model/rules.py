@@ -267,21 +267,20 @@ def _dispatcher_fields_need_the_dispatcher(args: S3EventProcessorArgs) -> Iterat
 
 
 @rule(
-    "`dispatch.max_execution_seconds` stays under EXPRESS's 5-minute limit, and leaves a start "
-    "window of at least 10 s after the tail kept for the last invocation."
+    "`dispatch.max_execution_seconds` stays under EXPRESS's 5-minute limit (under STANDARD it is "
+    "the budget of each EXPRESS run the parent starts), and leaves a start window of at least "
+    "10 s after the tail kept for the last invocation."
 )
 def _execution_fits(args: S3EventProcessorArgs) -> Iterator[Problem]:
     d, budget = args.dispatch, args.budget
     if not d.uses_dispatcher:
         return
-    if (
-        d.workflow_type == "EXPRESS"
-        and d.max_execution_seconds >= limits.EXPRESS_DURATION_MAX_SECONDS
-    ):
+    if d.max_execution_seconds >= limits.EXPRESS_DURATION_MAX_SECONDS:
+        run = "an EXPRESS execution" if d.workflow_type == "EXPRESS" else "each run (EXPRESS)"
         yield (
             ("dispatch", "max_execution_seconds"),
-            f"an EXPRESS execution must end within {limits.EXPRESS_DURATION_MAX_SECONDS} s; "
-            "set at most 270 (leave time for the last batch) or use STANDARD",
+            f"{run} of the dispatcher must end within {limits.EXPRESS_DURATION_MAX_SECONDS} s; "
+            "set at most 270 (leave time for the last batch)",
             d.max_execution_seconds,
         )
     elif budget.start_window_seconds < MIN_START_WINDOW_SECONDS:

@@ -245,8 +245,9 @@ class DispatchConfig(Section):
     workflow_type: Literal["STANDARD", "EXPRESS"] = Field(
         "EXPRESS",
         description=(
-            "EXPRESS is cheaper at any steady rate (see docs/dispatch.md); STANDARD keeps a "
-            "90-day execution history. Default EXPRESS."
+            "EXPRESS is the cheapest (see docs/dispatch.md). STANDARD runs a STANDARD parent "
+            "(a 90-day execution history) that starts one EXPRESS run per round for the "
+            "per-message work. Default EXPRESS."
         ),
     )
     max_concurrency: int = Field(
@@ -297,10 +298,11 @@ class DispatchConfig(Section):
         ge=30,
         le=3600,
         description=(
-            "Time budget of one poller execution, seconds. It starts no invocation once what is "
-            "left could not finish in time, releases its lease and ends, starting its successor "
-            "at once if work is left (else the next scheduled poller carries on). EXPRESS "
-            "executions must finish within 300 s. Default 240."
+            "Time budget of one poller execution (under STANDARD: of each EXPRESS run the parent "
+            "starts), seconds. It starts no invocation once what is left could not finish in "
+            "time, releases its lease and ends; with work left the next execution (or round) "
+            "starts at once, else the next scheduled poller carries on. EXPRESS executions must "
+            "finish within 300 s, so at most 299. Default 240."
         ),
     )
     retry: RetryConfig = Field(default_factory=RetryConfig)
@@ -354,14 +356,6 @@ class DispatchConfig(Section):
         """Next receive size after a receive of i messages (index i): a lane starts with 1 and
         doubles up to batch_size, so a small burst is spread over every lane."""
         return [min(self.batch_size, max(1, 2 * i)) for i in range(self.batch_size + 1)]
-
-    def receive_sizes(self, rounds: int) -> list[int]:
-        """The sizes of a lane's first `rounds` receives: 1, 2, 4, ... batch_size, batch_size."""
-        ramp, take, out = self.receive_ramp(), 1, []
-        for _ in range(rounds):
-            out.append(take)
-            take = ramp[take]
-        return out
 
 
 class VpcConfig(Section):

@@ -36,6 +36,7 @@ from s3ep_pulumi.local.emulator import (
     patched_seams,
 )
 from s3ep_pulumi.local.simulate import declared_function, lambda_function
+from s3ep_pulumi.model import budget
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 
 pytestmark = [pytest.mark.emulator, pytest.mark.usefixtures("aws_env")]
@@ -602,37 +603,107 @@ def test_a_long_backlog_spends_no_receive_on_a_message_a_lane_cannot_start(
     assert Counter(rec.keys()) == {k: max_receive_count if k in bad else 1 for k in work}
 
 
-def test_standard_history_per_message_stays_within_the_planned_worst_case() -> None:
-    throttled: Counter[str] = Counter()
-
-    def throttle(payload: dict[str, Any]) -> bool:
-        if "body" not in payload:  # the execution's Plan: no message
-            return False
-        key = json.loads(payload["body"])["s3_details"]["key"]
-        throttled[key] += 1
-        return throttled[key] <= 1
-
+def test_a_standard_parents_history_grows_by_its_rounds_not_by_its_messages() -> None:
+    # GIVEN a STANDARD dispatcher and a backlog three 10 s windows long
     raw = settings(
         dispatch={
             "workflow_type": "STANDARD",
-            "max_concurrency": 1,
-            "rate_per_second": 0.4,  # every start but the first waits in a deferral
-            "retry": {"max_attempts": 2, "interval_seconds": 1, "max_delay_seconds": 1},
-        }
+            "max_concurrency": 2,
+            "rate_per_second": 2,
+            "max_execution_seconds": 50,
+            "retry": {"max_delay_seconds": 1},
+        },
+        function={"timeout": 1},
     )
-    with pipeline(raw, raising, throttle) as (emu, rec):
-        upload(emu, keys(2))
-        arn = emu.start_poller("standard")
-        assert emu.wait(arn)["status"] == "SUCCEEDED"
+    with pipeline(raw, sleeping(0.05)) as (emu, rec):
+        upload(emu, keys(45))
+        # WHEN the schedule fires once
+        arn = emu.start_poller("parent")
+        assert emu.wait(arn, timeout=240)["status"] == "SUCCEEDED"
         events = emu.history(arn)
-    # two messages, each received twice (max_receive_count 2) and failed: 4 receipts, in two
-    # full lane rounds and a last empty one
-    assert len(rec.invocations) == 4
-    assert rec.throttles == 2
-    planned = S3EventProcessorArgs.model_validate(raw).budget.history_events_worst(
-        rounds=3, messages=4
-    )
-    assert len(events) <= planned
+        runs = emu.runs(arn)
+        entered = emu.states_entered(arn)
+        assert emu.counts() == {"queue": 0, "dlq": 0}
+    # THEN every round is one run and two transitions, whatever the run did: the last run
+    # found the queue empty (held the lease, nothing left) and the parent ended
+    rounds = len(runs)
+    assert rounds >= 3
+    assert entered == ["Init", *["Run", "Again"] * rounds, "Done"]
+    assert rec.runs == runs
+    # the execution's start and end, Init and Done, and per round: Run (entered, scheduled,
+    # started, submitted, succeeded, exited) and Again (entered, exited); no start refused
+    assert len(events) == 2 + 2 + 2 + rounds * (6 + 2)
+    assert len(events) - 2 <= budget.PARENT_EVENTS_FIXED + rounds * budget.PARENT_EVENTS_PER_ROUND
+    assert sorted(rec.keys()) == keys(45)
+
+
+STANDARD = {
+    "workflow_type": "STANDARD",
+    "max_concurrency": 3,
+    "rate_per_second": 3.0,
+    "max_execution_seconds": 52,  # a 10 s window per run
+    "retry": {"max_delay_seconds": 1},
+}
+
+
+def test_a_standard_parent_drains_a_backlog_through_several_runs_with_every_bound_held() -> None:
+    # GIVEN a STANDARD dispatcher and a backlog about three runs' windows long, with keys the
+    # handler always fails and overlapping scheduled parents
+    rate, lanes = STANDARD["rate_per_second"], STANDARD["max_concurrency"]
+    raw = settings(dispatch=STANDARD, function={"timeout": 1})
+    work, bad = keys(80), set(keys(80)[::20])
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if event["s3_details"]["key"] in bad:
+            raise RuntimeError("downstream refused")
+        time.sleep(0.05)
+        return {"statusCode": 200}
+
+    with pipeline(raw, handler) as (emu, rec):
+        upload(emu, work)
+        # WHEN the schedule fires, and fires again twice while the first parent loops
+        first = emu.start_poller("tick-0")
+        time.sleep(3)
+        others = [emu.start_poller(f"tick-{i}") for i in (1, 2)]
+        ends = wait_all(emu, rec, [first, *others])
+        dead = drain(emu.dlq_url)
+        spans = sorted(span for e in ends for span in emu.lanes_intervals(e["executionArn"]))
+        runs = [emu.runs(e["executionArn"]) for e in ends]
+        entered = [emu.states_entered(arn) for arn in others]
+        left = emu.counts()["queue"]
+    # THEN one parent drained the queue through several runs, the others ended at once (their
+    # run found the lease taken), and every guarantee held across the runs
+    assert [e["status"] for e in ends] == ["SUCCEEDED"] * 3
+    assert len(runs[0]) >= 3, runs
+    assert entered == [["Init", "Run", "Again", "Done"]] * 2
+    assert [len(r) for r in runs[1:]] == [1, 1]
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans  # one holder at a time
+    assert left == 0
+    assert sorted(dead) == sorted(bad)  # failures to the DLQ after max_receive_count (2)
+    assert Counter(rec.keys()) == {k: 2 if k in bad else 1 for k in work}  # exactly once
+    assert rec.max_in_flight() <= lanes
+    for window in (1.0, 3.0):
+        assert rec.max_starts_in_window(window) <= math.ceil(rate * window) + 1, window
+
+
+def test_a_run_that_fails_fails_its_parent_with_the_runs_error() -> None:
+    # GIVEN a STANDARD dispatcher whose function cannot be invoked at all (every call throttled,
+    # no retry): the run's Plan fails, the run fails at LanesFailed
+    raw = settings(dispatch={**STANDARD, "retry": {"max_attempts": 0}}, function={"timeout": 1})
+    with pipeline(raw, sleeping(0), throttle=lambda payload: True) as (emu, _):
+        upload(emu, keys(1))
+        arn = emu.start_poller("failing")
+        # WHEN it runs THEN the run failed, and the parent with it, as Step Functions reports a
+        # failed child of a .sync task (States.TaskFailed, the description as the cause)
+        assert emu.wait(arn)["status"] == "FAILED"
+        (run,) = emu.runs(arn)
+        assert emu.wait(run)["status"] == "FAILED"
+        failed = [e for e in emu.history(arn) if e["type"] == "TaskFailed"]
+        assert [e["taskFailedEventDetails"]["error"] for e in failed] == ["States.TaskFailed"]
+        cause = json.loads(failed[0]["taskFailedEventDetails"]["cause"])
+        assert cause["status"] == "FAILED"
+        assert emu.states_entered(arn) == ["Init", "Run", "RunFailed"]
+        assert emu.counts() == {"queue": 1, "dlq": 0}  # nothing lost
 
 
 def test_sqs_refuses_a_message_larger_than_a_lanes_batch_allows() -> None:
@@ -645,10 +716,17 @@ def test_sqs_refuses_a_message_larger_than_a_lanes_batch_allows() -> None:
 # --- 7. idle cost ---------------------------------------------------------------------------------
 
 
-def test_an_empty_queue_costs_four_state_transitions_per_poll() -> None:
-    raw = settings(dispatch={"workflow_type": "STANDARD"})
+@pytest.mark.parametrize("workflow_type", ["EXPRESS", "STANDARD"])
+def test_an_empty_queue_costs_four_state_transitions_per_poll(workflow_type: str) -> None:
+    raw = settings(dispatch={"workflow_type": workflow_type})
     with pipeline(raw, sleeping(0)) as (emu, rec):
         arn = emu.start_poller("idle")
         assert emu.wait(arn)["status"] == "SUCCEEDED"
-        assert emu.states_entered(arn) == ["Init", "Probe", "HasWork", "Idle"]
+        if workflow_type == "STANDARD":  # the parent's four; its one run's (EXPRESS) four
+            assert emu.states_entered(arn) == ["Init", "Run", "Again", "Done"]
+            (run,) = emu.runs(arn)
+            assert emu.states_entered(run) == ["Init", "Probe", "HasWork", "Idle"]
+            assert emu.usage(arn).transitions == 4
+        else:
+            assert emu.states_entered(arn) == ["Init", "Probe", "HasWork", "Idle"]
     assert rec.invocations == []

@@ -150,6 +150,16 @@ def test_the_wheel_declares_the_command_the_runtime_dependencies_and_the_extras(
     assert unconditional == RUNTIME_DEPENDENCIES
     assert sorted(metadata.get_all("Provides-Extra") or []) == ["dev", "local", "policy"]
     assert "s3ep = s3ep_pulumi.local.cli:main" in entry_points
+    assert metadata["License-Expression"] == "Apache-2.0"
+
+
+def test_the_wheel_carries_the_license_text(dists: Dists) -> None:
+    with zipfile.ZipFile(dists.wheel) as zf:
+        licenses = [n for n in zf.namelist() if n.endswith(".dist-info/licenses/LICENSE")]
+        assert len(licenses) == 1
+        text = zf.read(licenses[0]).decode()
+    assert text == (ROOT / "LICENSE").read_text()
+    assert "Apache License\n                           Version 2.0, January 2004" in text
 
 
 def test_the_sdist_holds_every_tracked_file_but_ci_and_git(dists: Dists) -> None:

@@ -147,10 +147,32 @@ def test_the_aborted_executions_alarm_exists_only_for_standard_workflows() -> No
     express = alarms(evaluate(config(dispatch={"workflow_type": "EXPRESS"})))
     standard = alarms(evaluate(config(dispatch={"workflow_type": "STANDARD"})))
     assert "img-dispatcher-executions-aborted" not in express
-    assert set(standard) - set(express) == {"img-dispatcher-executions-aborted"}
+    assert "img-dispatcher-executions-aborted" in standard
     assert standard["img-dispatcher-executions-aborted"].inputs["metricName"] == (
         "ExecutionsAborted"
     )
+
+
+def test_a_standard_dispatchers_runs_are_alarmed_like_the_dispatcher() -> None:
+    # the parent's alarms stay on the parent; its EXPRESS runs fail and time out on their own
+    express = alarms(evaluate(config(dispatch={"workflow_type": "EXPRESS"})))
+    standard = alarms(evaluate(config(dispatch={"workflow_type": "STANDARD"})))
+    assert set(standard) - set(express) == {
+        "img-dispatcher-executions-aborted",
+        "img-dispatcher-run-executions-failed",
+        "img-dispatcher-run-executions-timed-out",
+    }
+    run = f"{MACHINE_ARN}-run"
+    for name, metric in (
+        ("img-dispatcher-run-executions-failed", "ExecutionsFailed"),
+        ("img-dispatcher-run-executions-timed-out", "ExecutionsTimedOut"),
+    ):
+        inputs = standard[name].inputs
+        parent = standard[name.replace("-run-", "-")].inputs
+        assert inputs["metricName"] == metric
+        assert inputs["dimensions"] == {"StateMachineArn": run}
+        for key in ("namespace", "statistic", "threshold", "period", "evaluationPeriods"):
+            assert inputs[key] == parent[key], key
 
 
 def test_alarms_off_means_no_alarm_no_topic_and_no_alarm_widget() -> None:
@@ -245,7 +267,7 @@ def test_existing_topic_receives_the_actions_and_nothing_is_created() -> None:
         assert alarm.inputs["alarmActions"] == [topic], alarm.name
 
 
-@pytest.mark.parametrize("timeout, percent, expected_ms", [(60, 80, 48_000), (900, 90, 810_000)])
+@pytest.mark.parametrize("timeout, percent, expected_ms", [(60, 80, 48_000), (150, 90, 135_000)])
 def test_duration_threshold_is_a_share_of_the_function_timeout(
     timeout: int, percent: int, expected_ms: int
 ) -> None:
@@ -254,7 +276,7 @@ def test_duration_threshold_is_a_share_of_the_function_timeout(
         queue={"visibility_timeout_seconds": 43_200},
         dispatch={
             "workflow_type": "STANDARD",
-            "max_execution_seconds": 3600,
+            "max_execution_seconds": 290,
             "retry": {"max_attempts": 0},
         },
         monitoring={"alarms": {"function_duration": {"threshold": percent}}},

@@ -155,6 +155,27 @@ def test_stage_columns_start_right_below_the_header_and_the_alarms() -> None:
     assert first_graph_row(with_alarms) == 5
 
 
+def test_a_standard_dispatcher_shows_its_runs_and_their_time() -> None:
+    capture = evaluate(config(dispatch={"workflow_type": "STANDARD"}))
+    dashboard = capture.one(DASHBOARD).prop("dashboardBody")
+    lines = metric_lines(dashboard)
+    run = f"{MACHINE_ARN}-run"
+    runs = sorted(line[1] for line in lines if dimensions(line) == {"StateMachineArn": run})
+    assert runs == [
+        "ExecutionTime",  # the runs' time: the parent's is the sum of its rounds
+        "ExecutionTime",
+        "ExecutionTime",
+        "ExecutionsFailed",
+        "ExecutionsStarted",
+        "ExecutionsTimedOut",
+    ]
+    parent = [line[1] for line in lines if dimensions(line) == {"StateMachineArn": MACHINE_ARN}]
+    assert "ExecutionTime" not in parent and "ExecutionsStarted" in parent
+    for line in lines:
+        for value in dimensions(line).values():
+            assert value in component_names(capture), line
+
+
 def test_with_the_event_source_mapping_column_4_describes_it_and_no_state_machine_is_graphed() -> (
     None
 ):

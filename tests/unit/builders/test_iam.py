@@ -316,6 +316,47 @@ def test_the_dispatcher_may_start_only_its_own_state_machine_to_hand_over() -> N
     assert statement == allow("HandOver", ["states:StartExecution"], [STATE_MACHINE])
 
 
+RUN = f"arn:aws:states:{ARN}:stateMachine:img-dispatcher-run"
+RUN_EXECUTIONS = [
+    f"arn:aws:states:{ARN}:execution:img-dispatcher-run:*",
+    f"arn:aws:states:{ARN}:express:img-dispatcher-run:*:*",  # an EXPRESS execution's ARN
+]
+SYNC_RULE = f"arn:aws:events:{ARN}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
+
+
+def parent_policy(**overrides: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "state_machine_arn": STATE_MACHINE,
+        "run_state_machine_arn": RUN,
+        "run_executions_arns": iam.run_execution_arns(RUN),
+        "sync_rule_arn": SYNC_RULE,
+        "tracing": False,
+        "logging": False,
+    }
+    return iam.dispatcher_parent_policy(**{**args, **overrides})
+
+
+def test_a_standard_parent_may_only_run_its_runs_wait_for_them_and_start_its_successor() -> None:
+    # what startExecution.sync:2 needs (the Step Functions guide's policy for a synchronous
+    # nested execution), and its own state machine for the successor; no queue, lease or function
+    assert parent_policy() == doc(
+        allow("StartRuns", ["states:StartExecution"], [RUN, STATE_MACHINE]),
+        allow("WaitForRuns", ["states:DescribeExecution", "states:StopExecution"], RUN_EXECUTIONS),
+        allow(
+            "RunEndEvents",
+            ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            [SYNC_RULE],
+        ),
+    )
+
+
+def test_a_standard_parent_adds_tracing_and_log_delivery() -> None:
+    assert parent_policy(tracing=True, logging=True)["Statement"][3:] == [
+        allow("Tracing", XRAY_ALL, ["*"]),
+        allow("LogDelivery", LOG_DELIVERY, ["*"]),
+    ]
+
+
 def test_scheduler_may_only_start_the_dispatcher() -> None:
     assert iam.scheduler_policy(STATE_MACHINE) == doc(
         allow("StartPoller", ["states:StartExecution"], [STATE_MACHINE])
@@ -326,6 +367,7 @@ def test_every_action_granted_on_a_wildcard_resource_is_a_documented_exception()
     documents = [
         function_policy(tracing=True, vpc=VPC),
         dispatcher_policy(tracing=True, logging=True),
+        parent_policy(tracing=True, logging=True),
     ]
     on_star = {
         action

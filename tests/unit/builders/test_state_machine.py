@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from helpers import config
 
-from s3ep_pulumi.builders.state_machine import DispatcherTargets, definition
+from s3ep_pulumi.builders.state_machine import DispatcherTargets, definition, parent_definition
+from s3ep_pulumi.model import budget
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 
 TARGETS = DispatcherTargets(
@@ -19,8 +20,18 @@ TARGETS = DispatcherTargets(
 )
 
 
+RUN_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:img-dispatcher-run"
+
+
 def build(**dispatch: Any) -> dict[str, Any]:
-    return definition(S3EventProcessorArgs.model_validate(config(dispatch=dispatch)), TARGETS)
+    """The definition that drains the queue: under STANDARD, the run the parent starts."""
+    args = S3EventProcessorArgs.model_validate(config(dispatch=dispatch))
+    return definition(args, TARGETS, handover=args.dispatch.workflow_type != "STANDARD")
+
+
+def parent(**dispatch: Any) -> dict[str, Any]:
+    args = S3EventProcessorArgs.model_validate(config(dispatch={"workflow_type": "STANDARD"}))
+    return parent_definition(args, RUN_ARN)
 
 
 def scopes(machine: dict[str, Any]) -> list[dict[str, Any]]:
@@ -134,15 +145,124 @@ def test_every_body_goes_to_the_shim_which_answers_malformed_for_what_is_not_an_
     ]
 
 
-def test_only_standard_executions_count_rounds() -> None:
-    express = build()["States"]["Lanes"]["ItemProcessor"]["States"]
-    standard = build(workflow_type="STANDARD")["States"]["Lanes"]["ItemProcessor"]["States"]
-    assert "RoundsSpent" not in express
-    assert standard["NextRound"]["Choices"][2] == {
-        "Variable": "$.round",
-        "NumericGreaterThanEquals": 5,
-        "Next": "RoundsSpent",
+def test_no_lane_counts_rounds_against_a_history_plan() -> None:
+    # a STANDARD parent's history grows per run, not per message: its runs are EXPRESS
+    for machine in (build(), build(workflow_type="STANDARD")):
+        lane = machine["States"]["Lanes"]["ItemProcessor"]["States"]
+        assert "RoundsSpent" not in lane
+        assert [c["Next"] for c in lane["NextRound"]["Choices"]] == [
+            "ReleaseUnstarted",
+            "SqsFailed",
+        ]
+
+
+def test_a_run_reports_to_its_parent_instead_of_handing_over() -> None:
+    express, run = build()["States"], build(workflow_type="STANDARD")["States"]
+    assert set(express) - set(run) == {"HandOver", "Handover"}
+    assert set(run) - set(express) == {"AnyLeft", "WorkLeft"}
+    assert run["More"]["Next"] == "AnyLeft"
+    assert run["More"]["Catch"][0]["Next"] == "Done"  # SQS could not say: the parent ends
+    assert run["AnyLeft"] == {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.more.visible", "StringEquals": "0", "Next": "Done"}],
+        "Default": "WorkLeft",
     }
+    reports = {
+        name: (run[name]["Type"], run[name]["Result"], run[name]["End"])
+        for name in ("WorkLeft", "Done", "Busy", "Idle")
+    }
+    assert reports == {
+        "WorkLeft": ("Pass", {"held": True, "more": True}, True),
+        "Done": ("Pass", {"held": True, "more": False}, True),
+        "Busy": ("Pass", {"held": False, "more": False}, True),  # the lease was taken
+        "Idle": ("Pass", {"held": False, "more": False}, True),
+    }
+    # everything before the release is today's EXPRESS definition
+    for name in set(express) & set(run) - {"More", "Done", "Busy", "Idle"}:
+        assert run[name] == express[name], name
+
+
+def test_the_standard_parent_loops_over_runs_and_hands_over_after_its_rounds() -> None:
+    machine = parent()
+    assert machine["StartAt"] == "Init"
+    states = machine["States"]
+    assert list(states) == ["Init", "Run", "Again", "Successor", "RunFailed", "Done"]
+    assert states["Init"] == {
+        "Type": "Pass",
+        "Parameters": {"chain.$": "$.chain", "round": 0},
+        "Next": "Run",
+    }
+    run = states["Run"]
+    assert run["Resource"] == "arn:aws:states:::states:startExecution.sync:2"
+    assert run["Parameters"] == {
+        "StateMachineArn": RUN_ARN,
+        "Input": {
+            "trigger": "round",
+            "chain.$": "$.chain",
+            "round.$": "States.MathAdd($.round, 1)",
+            "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+        },
+    }
+    assert run["TimeoutSeconds"] == 240 + 60  # no run outlives its lease
+    # .sync:2 answers DescribeExecution with Input and Output as JSON: keep the loop's state
+    assert run["ResultSelector"] == {
+        "chain.$": "$.Input.chain",
+        "round.$": "$.Input.round",
+        "held.$": "$.Output.held",
+        "more.$": "$.Output.more",
+    }
+    assert "ResultPath" not in run
+    assert run["Retry"] == [
+        {
+            "ErrorEquals": ["StepFunctions.ExecutionLimitExceeded"],
+            "IntervalSeconds": 1,
+            "MaxAttempts": budget.PARENT_RUN_RETRY_ATTEMPTS,
+            "BackoffRate": 2.0,
+            "JitterStrategy": "FULL",
+        }
+    ]
+    assert run["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RunFailed"}
+    ]
+    assert run["Next"] == "Again"
+    held_and_more = [
+        {"Variable": "$.held", "BooleanEquals": True},
+        {"Variable": "$.more", "BooleanEquals": True},
+    ]
+    assert states["Again"]["Choices"] == [
+        {
+            "And": [*held_and_more, {"Variable": "$.round", "NumericLessThan": 1_000}],
+            "Next": "Run",
+        },
+        {
+            "And": [*held_and_more, {"Variable": "$.chain", "NumericLessThan": 999}],
+            "Next": "Successor",
+        },
+    ]
+    assert states["Again"]["Default"] == "Done"
+    successor = states["Successor"]
+    assert successor["Resource"] == "arn:aws:states:::states:startExecution"
+    assert successor["Parameters"] == {
+        "StateMachineArn.$": "$$.StateMachine.Id",
+        "Input": {"trigger": "successor", "chain.$": "States.MathAdd($.chain, 1)"},
+    }
+    assert successor["Catch"][0]["Next"] == "Done" and successor["Next"] == "Done"
+    assert states["RunFailed"]["Type"] == "Fail"
+    assert states["RunFailed"]["Error"] == "s3ep.RunFailed"
+    assert states["Done"] == {"Type": "Succeed"}
+
+
+def test_the_parents_rounds_bound_is_the_budgets() -> None:
+    (loop, _) = parent()["States"]["Again"]["Choices"]
+    assert loop["And"][2]["NumericLessThan"] == budget.PARENT_ROUNDS_MAX
+
+
+def test_the_parent_takes_two_transitions_per_round() -> None:
+    # Run and Again; every other state runs once per parent execution
+    states = parent()["States"]
+    loop = {name for name, s in states.items() if "Run" in successors(s)}
+    assert loop == {"Init", "Again"}
+    assert successors(states["Run"]) == ["Again", "RunFailed"]
 
 
 def test_transient_lambda_errors_are_retried_with_the_configured_backoff() -> None:
@@ -291,3 +411,14 @@ def test_an_execution_that_ends_with_work_left_starts_its_successor_with_a_bound
     # only after the lease was released on the normal path; never after a failure
     assert states["ReleaseLease"]["Next"] == "More"
     assert states["ReleaseAfterError"]["Next"] == "LanesFailed"
+
+
+def test_every_state_of_the_parent_is_reachable() -> None:
+    machine = parent()
+    seen, todo = set(), [machine["StartAt"]]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += successors(machine["States"][name])
+    assert seen == set(machine["States"])

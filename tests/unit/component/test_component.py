@@ -534,3 +534,113 @@ def test_every_consumer_of_a_role_waits_for_the_roles_policy() -> None:
     # THEN each consumer depends on its role's policy, not only on the role
     for consumer, policy in consumers.items():
         assert urn[policy] in capture.by_name(consumer).dependencies, consumer
+
+
+# --- a STANDARD dispatcher: a parent over EXPRESS runs --------------------------------------
+
+RUN_ARN = f"{MACHINE_ARN}-run"
+MACHINE = "aws:sfn/stateMachine:StateMachine"
+
+
+def test_an_express_dispatcher_is_one_state_machine(minimal: Capture) -> None:
+    assert [m.inputs["name"] for m in minimal.of_type(MACHINE)] == ["img-dispatcher"]
+
+
+def test_a_standard_dispatcher_is_a_standard_parent_over_an_express_run() -> None:
+    capture = evaluate(config(dispatch={"workflow_type": "STANDARD"}))
+    machines = {m.name: m for m in capture.of_type(MACHINE)}
+    assert set(machines) == {"images-dispatcher", "images-dispatcher-run"}
+    parent, run = machines["images-dispatcher"], machines["images-dispatcher-run"]
+    # the deployed STANDARD machine keeps its logical name, name and type: no replacement
+    assert (parent.inputs["name"], parent.inputs["type"]) == ("img-dispatcher", "STANDARD")
+    assert (run.inputs["name"], run.inputs["type"]) == ("img-dispatcher-run", "EXPRESS")
+    assert parent.prop("definition")["States"]["Run"]["Parameters"]["StateMachineArn"] == RUN_ARN
+    # the run does the per-message work on this queue and function, and does not hand over
+    states = run.prop("definition")["States"]
+    assert states["Probe"]["Parameters"]["QueueUrl"] == QUEUE_URL
+    lane = states["Lanes"]["ItemProcessor"]["States"]
+    assert lane["Batch"]["ItemProcessor"]["States"]["Invoke"]["Parameters"]["FunctionName"] == (
+        FUNCTION_ARN
+    )
+    assert "Handover" not in states
+    # the parent waits for the run it started
+    assert urn_of(capture, "images-dispatcher-run") in parent.dependencies
+
+
+def urn_of(capture: Capture, name: str) -> str:
+    return capture.by_name(name).urn
+
+
+def test_a_standard_dispatchers_runs_log_and_trace_like_the_parent() -> None:
+    capture = evaluate(
+        config(dispatch={"workflow_type": "STANDARD", "log_level": "ALL"}, security=KEYED)
+    )
+    machines = {m.name: m for m in capture.of_type(MACHINE)}
+    groups = {g.name: g for g in capture.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    parent_logs, run_logs = groups["images-dispatcher-logs"], groups["images-dispatcher-run-logs"]
+    assert run_logs.inputs["name"] == "/aws/vendedlogs/states/img-dispatcher-run"
+    for key in ("retentionInDays", "kmsKeyId"):
+        assert run_logs.inputs[key] == parent_logs.inputs[key], key
+    assert run_logs.inputs["kmsKeyId"]  # the component's key, as for the parent's group
+    parent, run = machines["images-dispatcher"], machines["images-dispatcher-run"]
+    assert run.inputs["loggingConfiguration"] == {
+        **parent.inputs["loggingConfiguration"],
+        "logDestination": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:"
+        "/aws/vendedlogs/states/img-dispatcher-run:*",
+    }
+    assert run.inputs["loggingConfiguration"]["level"] == "ALL"
+    assert (
+        run.inputs["tracingConfiguration"]
+        == parent.inputs["tracingConfiguration"]
+        == {"enabled": True}
+    )
+
+
+KEYED = {"create_kms_key": True}
+
+
+def test_a_standard_parent_may_only_run_and_wait_for_its_runs_which_keep_the_workers_rights() -> (
+    None
+):
+    capture = evaluate(config(dispatch={"workflow_type": "STANDARD"}))
+    parent = allowed(
+        capture.one("aws:iam/rolePolicy:RolePolicy", "images-dispatcher-policy").prop("policy")
+    )
+    executions = [
+        f"arn:aws:states:{REGION}:{ACCOUNT_ID}:execution:img-dispatcher-run:*",
+        f"arn:aws:states:{REGION}:{ACCOUNT_ID}:express:img-dispatcher-run:*:*",
+    ]
+    sync_rule = (
+        f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/"
+        "StepFunctionsGetEventsForStepFunctionsExecutionRule"
+    )
+    assert {a: r for a, r in parent.items() if r != ["*"]} == {
+        "states:StartExecution": [RUN_ARN, MACHINE_ARN],  # a round; the successor
+        "states:DescribeExecution": executions,
+        "states:StopExecution": executions,
+        "events:PutTargets": [sync_rule],
+        "events:PutRule": [sync_rule],
+        "events:DescribeRule": [sync_rule],
+    }
+    run_policy = capture.one("aws:iam/rolePolicy:RolePolicy", "images-dispatcher-run-policy")
+    assert run_policy.inputs["role"] == "img-run-role"
+    run = allowed(run_policy.prop("policy"))
+    assert run["lambda:InvokeFunction"] == [FUNCTION_ARN, f"{FUNCTION_ARN}:*"]
+    assert run["sqs:ReceiveMessage"] == [QUEUE_ARN]
+    assert run["dynamodb:UpdateItem"] == [TABLE_ARN]
+    assert "states:StartExecution" not in run  # the parent loops: no handover
+    trusts = {
+        name: statements(capture.one("aws:iam/role:Role", name).prop("assumeRolePolicy"))[0]
+        for name in ("images-dispatcher-role", "images-dispatcher-run-role")
+    }
+    assert trusts["images-dispatcher-role"]["Condition"]["ArnLike"] == {
+        "aws:SourceArn": MACHINE_ARN
+    }
+    assert trusts["images-dispatcher-run-role"]["Condition"]["ArnLike"] == {
+        "aws:SourceArn": RUN_ARN
+    }
+    for machine, policy in (
+        ("images-dispatcher", "images-dispatcher-policy"),
+        ("images-dispatcher-run", "images-dispatcher-run-policy"),
+    ):
+        assert urn_of(capture, policy) in capture.by_name(machine).dependencies, machine

@@ -287,3 +287,24 @@ def test_check_warns_of_the_account_prerequisites_the_config_shows_without_faili
 def test_check_warns_of_nothing_on_dev(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--stack", "dev"]) == 0
     assert not any(line.startswith("WARN") for line in capsys.readouterr().out.splitlines())
+
+
+def test_a_standard_dispatchers_two_state_machines_pass_every_rule_and_lint_clean() -> None:
+    from helpers import config, evaluate
+
+    def found(workflow_type: str) -> tuple[list[str], set[tuple[str, str]]]:
+        capture = evaluate(config(dispatch={"workflow_type": workflow_type}))
+        assert lint_capture(capture) == []
+        machines = [m.name for m in capture.of_type("aws:sfn/stateMachine:StateMachine")]
+        return machines, {(v.rule, v.urn.rsplit("::", 1)[1]) for v in check(capture)}
+
+    (express_machines, express), (standard_machines, standard) = found("EXPRESS"), found("STANDARD")
+    assert express_machines == ["images-dispatcher"]
+    assert standard_machines == ["images-dispatcher-run", "images-dispatcher"]
+    # logging and tracing rules pass for both machines; the run's role and log group get the
+    # same advisories as the dispatcher's (no permissions boundary, no key configured here)
+    assert not {rule for rule, _ in standard if rule.startswith("sfn-")}
+    assert standard - express == {
+        ("iam-permissions-boundary", "images-dispatcher-run-role"),
+        ("log-group-kms", "images-dispatcher-run-logs"),
+    }

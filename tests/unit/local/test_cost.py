@@ -163,3 +163,65 @@ def test_the_leases_dynamodb_writes_are_counted_and_priced_with_the_queue_reques
     usage.objects = 1_000
     # 3 writes a thousand objects: 3,000 a million objects, at $0.625 a million write units
     assert cost.cost(usage, "EXPRESS", triggers_per_object=0).sqs == dollars(0.001875)
+
+
+def submitted(execution_arn: str, resource: str = "startExecution.sync:2") -> Any:
+    details = {
+        "resourceType": "states",
+        "resource": resource,
+        "output": json.dumps({"ExecutionArn": execution_arn, "StartDate": "2026-01-01"}),
+    }
+    return {"type": "TaskSubmitted", "taskSubmittedEventDetails": details}
+
+
+def test_a_parents_runs_are_the_executions_its_sync_tasks_started() -> None:
+    events = [
+        {"type": "PassStateEntered"},
+        submitted("arn:run-1"),
+        {"type": "TaskSucceeded"},
+        submitted("arn:other", resource="startExecution.sync"),  # not a .sync:2 run
+        submitted("arn:run-2"),
+    ]
+    assert cost.runs_started(events) == ["arn:run-1", "arn:run-2"]
+
+
+def test_a_standard_parent_pays_its_transitions_and_its_express_runs_by_request_and_time() -> None:
+    # GIVEN a parent of 4 transitions over two runs (EXPRESS: their transitions are not billed)
+    parent = Usage(executions=1, transitions=4, billed_seconds=30.0, objects=1_000)
+    runs = [
+        Usage(
+            executions=1,
+            transitions=3_000,
+            billed_seconds=20.0,
+            sqs_requests=200,
+            dynamodb_requests=50,
+            error_log_events=1,
+            sqs_by_action={"receiveMessage": 100},
+        ),
+        Usage(
+            executions=1,
+            transitions=1_000,
+            billed_seconds=10.0,
+            sqs_requests=100,
+            dynamodb_requests=20,
+            sqs_by_action={"receiveMessage": 50},
+        ),
+    ]
+    # WHEN its usage includes its runs'
+    usage = cost.with_runs(parent, runs)
+    # THEN the runs' requests add up, their executions and time are kept apart
+    assert (usage.transitions, usage.executions, usage.billed_seconds) == (4, 1, 30.0)
+    assert (usage.run_executions, usage.run_billed_seconds, usage.run_transitions) == (
+        2,
+        30.0,
+        4_000,
+    )
+    assert (usage.sqs_requests, usage.dynamodb_requests, usage.error_log_events) == (300, 70, 1)
+    assert usage.sqs_by_action == {"receiveMessage": 150}
+    priced = cost.cost(usage, "STANDARD", triggers_per_object=0.0)
+    # per million objects: 4,000 transitions at $25 a million; 2,000 runs at $1 a million and
+    # 30,000 s x 0.0625 GB at $0.00001667 a GB-second
+    assert priced.step_functions == dollars(
+        4_000 * 25e-6 + 2_000 * 1e-6 + 30_000 * 0.0625 * 0.00001667
+    )
+    assert priced.sqs == dollars(300_000 * 0.4e-6 + 70_000 * 0.625e-6)

@@ -37,15 +37,17 @@ def test_budget_of_the_defaults() -> None:
         lease_seconds=300,
         invoke_task_timeout_seconds=65,
         receive_lead_seconds=2 + 1.0,
-        history_events_per_message_worst=52,
-        lane_rounds=None,
         lane_batch_bytes=10 * (16_384 + 2_048),
-        # Probe and More; Acquire and ReleaseLease (DynamoDB, retried like SQS); HasWork, Hold,
-        # HandOver, Done; the Lanes Map; Handover (2 attempts); + Plan (4 Lambda attempts) + per
-        # lane: its iteration, ReleaseUnstarted, its end
-        history_events_fixed=2 + 2 + 2 * 14 + 2 * 14 + 8 + 6 + 8 + 14 + (2 + 14 + 2) * 10,
         mapping_visibility_seconds=6 * 60,
     )
+
+
+def test_a_standard_dispatchers_budget_is_its_runs_budget() -> None:
+    # Under STANDARD the per-message work runs in EXPRESS runs of the same budget: no history
+    # plan per lane or message is left in the timing model.
+    express = S3EventProcessorArgs.model_validate(MINIMAL).budget
+    standard = S3EventProcessorArgs.model_validate(config(dispatch={"workflow_type": "STANDARD"}))
+    assert standard.budget == express
 
 
 def test_the_mapping_engines_visibility_timeout_is_six_function_timeouts() -> None:
@@ -78,9 +80,15 @@ def test_a_copy_with_other_settings_gets_its_own_budget() -> None:
     assert fewer.budget.lane_batch_bytes == 2 * (16_384 + 2_048)
 
 
-def test_standard_executions_plan_their_rounds_in_the_budget() -> None:
-    args = S3EventProcessorArgs.model_validate(config(dispatch={"workflow_type": "STANDARD"}))
-    assert args.budget.lane_rounds == 5
+def test_a_standard_parents_rounds_keep_its_history_far_below_the_limit() -> None:
+    # per round: Run (entered, exited; the attempt that runs the child: scheduled, started,
+    # submitted, succeeded; two refused starts retried: 3 each) and Again (entered, exited)
+    assert budget.PARENT_EVENTS_PER_ROUND == 2 + 4 + 2 * 3 + 2 == 14
+    # the execution's start and end, Init, Successor (2 attempts), Done
+    assert budget.PARENT_EVENTS_FIXED == 2 + 2 + 8 + 2 == 14
+    assert budget.PARENT_ROUNDS_MAX == 1_000
+    assert budget.PARENT_HISTORY_EVENTS_WORST == 14 + 1_000 * 14 == 14_014
+    assert budget.PARENT_HISTORY_EVENTS_WORST <= budget.HISTORY_BUDGET_SHARE * 25_000
 
 
 def test_every_cross_field_rule_is_in_the_configuration_reference() -> None:

@@ -79,22 +79,6 @@ def test_an_execution_starts_work_until_only_the_last_invocations_tail_is_left()
     assert args.budget.tail_worst_case_seconds == 126
     assert args.budget.start_window_seconds == 240 - 126
     assert args.budget.lease_seconds == 300
-    assert args.budget.lane_rounds is None  # EXPRESS: bounded by time, not by history
-
-
-def test_a_standard_execution_plans_its_rounds_to_stay_within_the_history_limit() -> None:
-    args = S3EventProcessorArgs.model_validate(config(dispatch={"workflow_type": "STANDARD"}))
-    assert args.budget.history_events_per_message_worst == 52
-    # a lane receives 1, 2, 4, 8, 10, 10 ... messages; 5 receives (25 messages) fit, 6 do not
-    assert args.dispatch.receive_sizes(6) == [1, 2, 4, 8, 10, 10]
-    assert args.budget.lane_rounds == 5
-    # 10 lanes x (rounds + the final empty receive), 10 lanes x their messages
-    assert args.budget.history_events_worst(10 * 6, 10 * 25) <= 20_000
-    assert args.budget.history_events_worst(10 * 7, 10 * 35) > 20_000
-    many = S3EventProcessorArgs.model_validate(
-        config(dispatch={"workflow_type": "STANDARD", "max_concurrency": 40})
-    )
-    assert many.budget.lane_rounds == 2  # 40 lanes: 1 + 2 messages each
 
 
 def test_configured_visibility_timeout_is_kept_when_it_covers_the_worst_case() -> None:
@@ -307,8 +291,19 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "dispatch.max_execution_seconds",
-                "an EXPRESS execution must end within 300 s; set at most 270 (leave time for the "
-                "last batch) or use STANDARD",
+                "an EXPRESS execution of the dispatcher must end within 300 s; set at most 270 "
+                "(leave time for the last batch)",
+            )
+        ],
+    ),
+    (
+        "STANDARD run budget over 5 minutes: each run is an EXPRESS execution",
+        config(dispatch={"workflow_type": "STANDARD", "max_execution_seconds": 3600}),
+        [
+            (
+                "dispatch.max_execution_seconds",
+                "each run (EXPRESS) of the dispatcher must end within 300 s; set at most 270 "
+                "(leave time for the last batch)",
             )
         ],
     ),
