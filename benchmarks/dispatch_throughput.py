@@ -83,6 +83,7 @@ def sleeping(seconds: float) -> Any:
 
 def processor(regime: Regime, budget: int | None = None) -> S3EventProcessorArgs:
     dispatch: dict[str, Any] = {
+        "engine": "step_functions",  # also for the regime without a rate
         "max_concurrency": regime.lanes,
         "rate_per_second": regime.rate,
         "receive_wait_seconds": 0,

@@ -21,7 +21,15 @@ from s3ep_pulumi.local.capture import Capture, run_program
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "tests" / "events"
 
+# The Step Functions dispatcher, named: without a rate, `dispatch.engine: auto` would choose the
+# event source mapping (MAPPING has that engine).
 MINIMAL: dict[str, Any] = {
+    "name_prefix": "img",
+    "dispatch": {"engine": "step_functions"},
+    "function": {"source_dir": "functions/process_object", "handler": "app.handler"},
+}
+# The smallest config with the event source mapping engine (auto, no rate).
+MAPPING: dict[str, Any] = {
     "name_prefix": "img",
     "function": {"source_dir": "functions/process_object", "handler": "app.handler"},
 }

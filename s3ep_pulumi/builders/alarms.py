@@ -33,7 +33,7 @@ class AlarmTargets:
     function_dlq: str | None  # None for an existing function: the component made no DLQ
     rule: str
     function: str
-    state_machine_arn: Any  # str, or a pulumi Output of one
+    state_machine_arn: Any  # str, or a pulumi Output of one; None with the event source mapping
     # STANDARD: the EXPRESS state machine the parent runs each round (str or Output), else None
     run_state_machine_arn: Any = None
 
@@ -89,6 +89,9 @@ def alarm_specs(args: S3EventProcessorArgs, t: AlarmTargets) -> list[Spec]:
         kw.setdefault("threshold", settings.threshold)
         return _spec(key, settings, names_prefix=prefix, **kw)
 
+    # Which engine drains the queue: its alarms, and who the queue and function alarms blame.
+    mapping = not args.dispatch.uses_dispatcher
+    drainer = "the event source mapping" if mapping else "the dispatcher"
     sqs = {"namespace": "AWS/SQS", "stat": "Maximum"}
     lam = {"namespace": "AWS/Lambda", "dimensions": {"FunctionName": t.function}}
     sfn = {"namespace": "AWS/States", "dimensions": {"StateMachineArn": t.state_machine_arn}}
@@ -146,10 +149,15 @@ def alarm_specs(args: S3EventProcessorArgs, t: AlarmTargets) -> list[Spec]:
             a.queue_depth,
             metric="ApproximateNumberOfMessagesVisible",
             dimensions={"QueueName": t.queue},
-            meaning="Messages are piling up in the queue: the dispatcher is not keeping up or "
+            meaning=f"Messages are piling up in the queue: {drainer} is not keeping up or "
             "not running.",
-            first_step="on the dashboard, check dispatcher executions (are pollers starting?) and "
-            "function throttles and errors.",
+            first_step=(
+                "check the event source mapping is Enabled (aws lambda get-event-source-mapping) "
+                "and function throttles and errors."
+                if mapping
+                else "on the dashboard, check dispatcher executions (are pollers starting?) and "
+                "function throttles and errors."
+            ),
             **sqs,
         ),
         spec(
@@ -158,8 +166,13 @@ def alarm_specs(args: S3EventProcessorArgs, t: AlarmTargets) -> list[Spec]:
             metric="ApproximateAgeOfOldestMessage",
             dimensions={"QueueName": t.queue},
             meaning="The oldest message has waited too long: work is stuck or falling behind.",
-            first_step="check whether the dispatcher runs (ExecutionsStarted) and whether one "
-            "message fails again and again (function errors, its key in the logs).",
+            first_step=(
+                "check the event source mapping's State and LastProcessingResult and whether "
+                "one message fails again and again (function errors, its key in the logs)."
+                if mapping
+                else "check whether the dispatcher runs (ExecutionsStarted) and whether one "
+                "message fails again and again (function errors, its key in the logs)."
+            ),
             **sqs,
         ),
         *(
@@ -174,6 +187,7 @@ def alarm_specs(args: S3EventProcessorArgs, t: AlarmTargets) -> list[Spec]:
             )
             for key, queue, meaning, first_step in dlqs
         ),
+        # The dispatcher's alarms: none with the event source mapping (no state machine).
         *(
             spec(
                 key,
@@ -224,6 +238,7 @@ def alarm_specs(args: S3EventProcessorArgs, t: AlarmTargets) -> list[Spec]:
                     "check the account's Step Functions quotas in this region.",
                 ),
             )
+            if not mapping
         ),
         # STANDARD: the runs the parent starts fail and time out on their own (a failed run
         # also fails its parent, RunFailed); their cause is in the run's log group.
@@ -264,8 +279,13 @@ def alarm_specs(args: S3EventProcessorArgs, t: AlarmTargets) -> list[Spec]:
             a.function_errors,
             metric="Errors",
             stat="Sum",
-            meaning="The function raised or timed out; each failed message is retried after "
-            "dispatch.failed_retry_delay_seconds, then moved to the DLQ.",
+            meaning=(
+                "The function failed a whole batch (timed out, or the shim itself failed); its "
+                "messages are retried after the visibility timeout, then moved to the DLQ."
+                if mapping
+                else "The function raised or timed out; each failed message is retried after "
+                "dispatch.failed_retry_delay_seconds, then moved to the DLQ."
+            ),
             first_step="read the function's JSON logs for level ERROR.",
             **lam,
         ),
@@ -274,7 +294,7 @@ def alarm_specs(args: S3EventProcessorArgs, t: AlarmTargets) -> list[Spec]:
             a.function_throttles,
             metric="Throttles",
             stat="Sum",
-            meaning="Invocations were refused for lack of concurrency; the dispatcher retries "
+            meaning=f"Invocations were refused for lack of concurrency; {drainer} retries "
             "them, but processing slows down.",
             first_step="compare ConcurrentExecutions with reserved concurrency and the "
             "account's limit.",

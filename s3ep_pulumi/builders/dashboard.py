@@ -2,7 +2,7 @@
 
 One screen, the pipeline read left to right, one column per stage:
 
-    rule | queue | dead letters | dispatcher | function | concurrency
+    rule | queue | dead letters | dispatcher (or event source mapping) | function | concurrency
 
 with the alarms' states above the columns. Every metric names a resource of this processor in
 its dimensions (a test checks it), so two processors never share a graph line.
@@ -26,6 +26,15 @@ PERIOD_SECONDS = 60
 
 
 @dataclass(frozen=True)
+class MappingFigures:
+    """The event source mapping engine's settings, shown where the dispatcher's graphs would be
+    (the mapping publishes no metrics of its own unless its metrics config is turned on)."""
+
+    max_concurrency: int
+    batch_size: int
+
+
+@dataclass(frozen=True)
 class DashboardTargets:
     """Resolved names and ARNs the dashboard shows."""
 
@@ -33,12 +42,13 @@ class DashboardTargets:
     rule: str
     queue: str
     dlqs: list[str]  # the queue's DLQ, the rule's DLQ and, for a created function, its DLQ
-    state_machine_arn: str
+    state_machine_arn: str | None  # None with the event source mapping engine
     function: str
-    alias: str | None = None  # the provisioned-concurrency alias, if any
+    alias: str | None = None  # the `live` alias, if any
     alarm_arns: list[str] = field(default_factory=list)
     messages_per_instance: int | None = None  # the scaling target, when scaling on queue depth
     run_state_machine_arn: str | None = None  # STANDARD: the EXPRESS runs of the parent
+    mapping: MappingFigures | None = None  # the event source mapping engine: no state machine
 
 
 def metric(namespace: str, name: str, dimensions: dict[str, str], **options: Any) -> list[Any]:
@@ -84,12 +94,7 @@ def _stage_widgets(t: DashboardTargets) -> list[Widget]:
     r = t.region
     rule = {"RuleName": t.rule}
     queue = {"QueueName": t.queue}
-    machine = {"StateMachineArn": t.state_machine_arn}
     function = {"FunctionName": t.function}
-    # STANDARD: the runs' executions beside the parent's, and the runs' time (the parent's is
-    # the sum of its rounds).
-    run = {"StateMachineArn": t.run_state_machine_arn} if t.run_state_machine_arn else None
-    timed = run or machine
     widgets = [
         _graph(
             "1 Rule: events matched and delivered",
@@ -137,47 +142,7 @@ def _stage_widgets(t: DashboardTargets) -> list[Widget]:
             r,
             stat="Maximum",
         ),
-        _graph(
-            "4 Dispatcher: executions",
-            3,
-            0,
-            [
-                metric("AWS/States", name, machine, label=label)
-                for name, label in (
-                    ("ExecutionsStarted", "started"),
-                    ("ExecutionsSucceeded", "succeeded"),
-                    ("ExecutionsFailed", "failed"),
-                    ("ExecutionsTimedOut", "timed out"),
-                    ("ExecutionsAborted", "aborted"),
-                    ("ExecutionThrottled", "throttled"),
-                )
-            ]
-            + (
-                [
-                    metric("AWS/States", name, run, label=label)
-                    for name, label in (
-                        ("ExecutionsStarted", "runs started"),
-                        ("ExecutionsFailed", "runs failed"),
-                        ("ExecutionsTimedOut", "runs timed out"),
-                    )
-                ]
-                if run
-                else []
-            ),
-            r,
-            stat="Sum",
-        ),
-        _graph(
-            "4 Dispatcher: execution time (ms)" if run is None else "4 Dispatcher: run time (ms)",
-            3,
-            1,
-            [
-                metric("AWS/States", "ExecutionTime", timed, stat=s, label=s)
-                for s in ("p50", "p99", "Maximum")
-            ],
-            r,
-            stat="Average",
-        ),
+        *(_mapping_widgets(t.mapping) if t.mapping is not None else _dispatcher_widgets(t)),
         _graph(
             "5 Function: invocations",
             4,
@@ -281,6 +246,81 @@ def _stage_widgets(t: DashboardTargets) -> list[Widget]:
     return widgets
 
 
+def _dispatcher_widgets(t: DashboardTargets) -> list[Widget]:
+    """Column 4 with the Step Functions dispatcher: its executions and their time. STANDARD:
+    the runs' executions beside the parent's, and the runs' time (the parent's is the sum of
+    its rounds)."""
+    r, machine = t.region, {"StateMachineArn": str(t.state_machine_arn)}
+    run = {"StateMachineArn": t.run_state_machine_arn} if t.run_state_machine_arn else None
+    timed = run or machine
+    return [
+        _graph(
+            "4 Dispatcher: executions",
+            3,
+            0,
+            [
+                metric("AWS/States", name, machine, label=label)
+                for name, label in (
+                    ("ExecutionsStarted", "started"),
+                    ("ExecutionsSucceeded", "succeeded"),
+                    ("ExecutionsFailed", "failed"),
+                    ("ExecutionsTimedOut", "timed out"),
+                    ("ExecutionsAborted", "aborted"),
+                    ("ExecutionThrottled", "throttled"),
+                )
+            ]
+            + (
+                [
+                    metric("AWS/States", name, run, label=label)
+                    for name, label in (
+                        ("ExecutionsStarted", "runs started"),
+                        ("ExecutionsFailed", "runs failed"),
+                        ("ExecutionsTimedOut", "runs timed out"),
+                    )
+                ]
+                if run
+                else []
+            ),
+            r,
+            stat="Sum",
+        ),
+        _graph(
+            "4 Dispatcher: execution time (ms)" if run is None else "4 Dispatcher: run time (ms)",
+            3,
+            1,
+            [
+                metric("AWS/States", "ExecutionTime", timed, stat=s, label=s)
+                for s in ("p50", "p99", "Maximum")
+            ],
+            r,
+            stat="Average",
+        ),
+    ]
+
+
+def _mapping_widgets(m: MappingFigures) -> list[Widget]:
+    """Column 4 with the event source mapping engine: what it is set to; its work shows in the
+    queue (2) and the function (5, 6) columns."""
+    return [
+        {
+            "type": "text",
+            "x": 3 * WIDTH,
+            "y": 0,
+            "width": WIDTH,
+            "height": HEIGHT,
+            "properties": {
+                "markdown": (
+                    "## 4 Event source mapping\n"
+                    f"Lambda polls the queue: at most {m.max_concurrency} invocations at once, "
+                    f"up to {m.batch_size} messages each. Failed messages return to the queue "
+                    "(partial batch responses) and reach the DLQ after max_receive_count "
+                    "receives. No state machine: see 2 (queue) and 5-6 (function)."
+                )
+            },
+        }
+    ]
+
+
 def body(title: str, t: DashboardTargets) -> dict[str, Any]:
     """The dashboard body (serialise with json.dumps)."""
     header: Widget = {
@@ -292,7 +332,8 @@ def body(title: str, t: DashboardTargets) -> dict[str, Any]:
         "properties": {
             "markdown": (
                 f"# {title}\n"
-                "S3 bucket -> 1 rule -> 2 queue -> 3 dead letters -> 4 dispatcher -> "
+                "S3 bucket -> 1 rule -> 2 queue -> 3 dead letters -> "
+                f"4 {'event source mapping' if t.mapping is not None else 'dispatcher'} -> "
                 "5 function -> 6 concurrency. Each alarm's description names its runbook in "
                 "docs/operations.md."
             )

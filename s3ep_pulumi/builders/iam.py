@@ -27,6 +27,16 @@ VPC_MANAGE_ACTIONS = [
     "ec2:UnassignPrivateIpAddresses",
 ]
 VPC_DESCRIBE_ACTIONS = ["ec2:DescribeNetworkInterfaces"]
+# What Lambda's SQS event source mapping does with the function's execution role: "The Lambda
+# execution role must include the following permissions: sqs:DeleteMessage,
+# sqs:GetQueueAttributes, sqs:ReceiveMessage" (and kms:Decrypt for an encrypted queue). Not
+# ChangeMessageVisibility: the mapping leaves a failed message to its visibility timeout
+# (docs/aws-semantics.md L12).
+EVENT_SOURCE_QUEUE_ACTIONS = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+]
 
 
 @dataclass(frozen=True)
@@ -170,18 +180,26 @@ def function_policy(
     queue_kms_key_arn: str | None = None,
     environment_kms_key_arn: str | None = None,
     extra_statements: list[Doc] | None = None,
+    event_source_queue_arn: str | None = None,
 ) -> Doc:
     """The function may write its own logs, read objects under the filtered prefixes of this
     bucket only, send failed asynchronous events to its own DLQ (with the queues' customer
-    key, if any) and decrypt its environment (with a customer key, if any). `extra_statements`
-    (the user's escape hatch) are appended unchanged: the policy pack, not this function,
-    judges them."""
+    key, if any) and decrypt its environment (with a customer key, if any). With
+    `event_source_queue_arn` (the event source mapping engine), Lambda polls that queue with
+    this role: it may receive, delete, read the attributes of and change the visibility of its
+    messages, on that queue only (and decrypt them with the queues' customer key, which
+    `DlqKey` already allows). `extra_statements` (the user's escape hatch) are appended
+    unchanged: the policy pack, not this function, judges them."""
     objects = [f"{bucket_arn}/{p}*" for p in key_prefixes] or [f"{bucket_arn}/*"]
     statements = [
         _allow("OwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
         _allow("ReadSourceObjects", ["s3:GetObject", "s3:GetObjectVersion"], objects),
         _allow("AsyncFailuresToOwnDlq", ["sqs:SendMessage"], [function_dlq_arn]),
     ]
+    if event_source_queue_arn:
+        statements.append(
+            _allow("PollEventSourceQueue", EVENT_SOURCE_QUEUE_ACTIONS, [event_source_queue_arn])
+        )
     if bucket_kms_key_arn:
         statements.append(_allow("DecryptSourceObjects", ["kms:Decrypt"], [bucket_kms_key_arn]))
     if queue_kms_key_arn:

@@ -34,7 +34,7 @@ class Function:
     name: pulumi.Output[str]
     arn: pulumi.Output[str]
     invoke_arn: pulumi.Output[str]  # what the dispatcher invokes: the function or its alias
-    alias: str | None = None  # the provisioned-concurrency alias, if any
+    alias: str | None = None  # the `live` alias (provisioned concurrency, the mapping), if any
     provisioned: aws.lambda_.ProvisionedConcurrencyConfig | None = None
     role: GrantedRole | None = None  # None for an existing function: its role is the owner's
     log_group: aws.cloudwatch.LogGroup | None = None
@@ -73,32 +73,36 @@ def function(
         tags=ctx.tags,
         opts=ctx.opts(depends_on=encryption.ready),
     )
+    mapping = not args.dispatch.uses_dispatcher  # Lambda polls the queue with this role
     role = ctx.role(
         "function",
         n.function_role,
         json.dumps(iam.lambda_assume_role()),
         json_doc(
-            lambda lg, bucket, dlq, partition, region, account, qkey, ekey: iam.function_policy(
-                log_group_arn=lg,
-                bucket_arn=bucket,
-                key_prefixes=args.bucket.prefixes,
-                function_dlq_arn=dlq,
-                bucket_kms_key_arn=args.bucket.kms_key_arn,
-                tracing=f.tracing,
-                vpc=(
-                    iam.VpcAccess.of(
-                        partition=partition,
-                        region=region,
-                        account_id=account,
-                        subnet_ids=f.vpc.subnet_ids,
-                        security_group_ids=f.vpc.security_group_ids,
-                    )
-                    if f.vpc
-                    else None
-                ),
-                queue_kms_key_arn=qkey,
-                environment_kms_key_arn=ekey,
-                extra_statements=[st.document() for st in f.extra_policy_statements],
+            lambda lg, bucket, dlq, partition, region, account, qkey, ekey, queue: (
+                iam.function_policy(
+                    log_group_arn=lg,
+                    bucket_arn=bucket,
+                    key_prefixes=args.bucket.prefixes,
+                    function_dlq_arn=dlq,
+                    bucket_kms_key_arn=args.bucket.kms_key_arn,
+                    tracing=f.tracing,
+                    vpc=(
+                        iam.VpcAccess.of(
+                            partition=partition,
+                            region=region,
+                            account_id=account,
+                            subnet_ids=f.vpc.subnet_ids,
+                            security_group_ids=f.vpc.security_group_ids,
+                        )
+                        if f.vpc
+                        else None
+                    ),
+                    queue_kms_key_arn=qkey,
+                    environment_kms_key_arn=ekey,
+                    extra_statements=[st.document() for st in f.extra_policy_statements],
+                    event_source_queue_arn=queue if mapping else None,
+                )
             ),
             log_group.arn,
             storage.bucket_arn,
@@ -108,6 +112,7 @@ def function(
             ctx.account,
             queues.key_arn,
             encryption.processor_key_arn,
+            queues.queue.arn,
         ),
     )
     # The shim (s3ep_shim.py, next to the user's code) paces and validates, then calls the
@@ -142,7 +147,7 @@ def function(
             if f.vpc
             else None
         ),
-        publish=f.publish,
+        publish=resources.function_alias(args),
         tags=ctx.tags,
         opts=ctx.opts(
             # Its log group, its role's policy (Lambda checks the role when it creates a VPC
@@ -154,7 +159,7 @@ def function(
             ),
         ),
     )
-    if not f.provisioned:
+    if not resources.function_alias(args):
         return Function(
             name=function.name,
             arn=function.arn,
@@ -162,7 +167,8 @@ def function(
             role=role,
             log_group=log_group,
         )
-    # Provisioned concurrency lives on an alias; the dispatcher invokes the alias.
+    # Provisioned concurrency lives on an alias; the dispatcher (or the event source mapping)
+    # invokes the alias.
     alias = aws.lambda_.Alias(
         f"{ctx.name}-function-live",
         name=n.function_alias,
@@ -170,6 +176,15 @@ def function(
         function_version=function.version,
         opts=ctx.opts(),
     )
+    if not f.provisioned:
+        return Function(
+            name=function.name,
+            arn=function.arn,
+            invoke_arn=alias.arn,
+            alias=n.function_alias,
+            role=role,
+            log_group=log_group,
+        )
     provisioned = aws.lambda_.ProvisionedConcurrencyConfig(
         f"{ctx.name}-function-provisioned",
         function_name=function.name,

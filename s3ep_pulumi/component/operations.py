@@ -12,7 +12,7 @@ import pulumi_aws as aws
 
 from s3ep_pulumi.builders import iam, scaling
 from s3ep_pulumi.builders.alarms import AlarmTargets, alarm_specs
-from s3ep_pulumi.builders.dashboard import DashboardTargets
+from s3ep_pulumi.builders.dashboard import DashboardTargets, MappingFigures
 from s3ep_pulumi.builders.dashboard import body as dashboard_body
 from s3ep_pulumi.component.context import Context, json_doc
 from s3ep_pulumi.component.dispatcher import Dispatcher
@@ -67,9 +67,13 @@ def scaling_policy(
 
 
 def alarms(
-    ctx: Context, args: S3EventProcessorArgs, encryption: Encryption, dispatcher: Dispatcher
+    ctx: Context,
+    args: S3EventProcessorArgs,
+    encryption: Encryption,
+    dispatcher: Dispatcher | None,
 ) -> Alarms:
-    """Every enabled alarm (`alarm_specs`), with ALARM and OK actions to the topic."""
+    """Every enabled alarm (`alarm_specs`), with ALARM and OK actions to the topic. Without a
+    dispatcher (the event source mapping engine), none of the state machine's."""
     n = args.names
     topic_key = resources.alarm_topic_key(args)
     if topic_key is None:
@@ -85,9 +89,11 @@ def alarms(
             function_dlq=resources.function_dlq(args),
             rule=n.rule,
             function=args.function_name,
-            state_machine_arn=dispatcher.state_machine.arn,
+            state_machine_arn=dispatcher.state_machine.arn if dispatcher is not None else None,
             run_state_machine_arn=(
-                dispatcher.run.state_machine.arn if dispatcher.run is not None else None
+                dispatcher.run.state_machine.arn
+                if dispatcher is not None and dispatcher.run is not None
+                else None
             ),
         ),
     )
@@ -174,7 +180,7 @@ def dashboard(
     ctx: Context,
     args: S3EventProcessorArgs,
     function: Function,
-    dispatcher: Dispatcher,
+    dispatcher: Dispatcher | None,
     alarms: Alarms,
 ) -> aws.cloudwatch.Dashboard | None:
     """One screen for the whole pipeline, left to right, with the alarms' states on top."""
@@ -182,7 +188,7 @@ def dashboard(
     if not args.monitoring.dashboard:
         return None
 
-    def render(region: str, machine: str, run: str | None, *alarm_arns: str) -> str:
+    def render(region: str, machine: str | None, run: str | None, *alarm_arns: str) -> str:
         targets = DashboardTargets(
             region=region,
             rule=n.rule,
@@ -193,6 +199,11 @@ def dashboard(
             alias=function.alias,
             alarm_arns=list(alarm_arns),
             messages_per_instance=args.function.scaling_messages_per_instance,
+            mapping=(
+                None
+                if args.dispatch.uses_dispatcher
+                else MappingFigures(args.dispatch.max_concurrency, args.dispatch.batch_size)
+            ),
             run_state_machine_arn=run,
         )
         return json.dumps(dashboard_body(f"s3ep {ctx.name}", targets))
@@ -202,8 +213,12 @@ def dashboard(
         dashboard_name=n.dashboard,
         dashboard_body=pulumi.Output.all(
             ctx.region,
-            dispatcher.state_machine.arn,
-            dispatcher.run.state_machine.arn if dispatcher.run is not None else None,
+            dispatcher.state_machine.arn if dispatcher is not None else None,
+            (
+                dispatcher.run.state_machine.arn
+                if dispatcher is not None and dispatcher.run is not None
+                else None
+            ),
             *alarms.alarm_arns,
         ).apply(lambda v: render(*v)),
         opts=ctx.opts(),

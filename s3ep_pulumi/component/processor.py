@@ -18,6 +18,7 @@ from s3ep_pulumi.component import (
     backfill,
     dispatcher,
     encryption,
+    event_source,
     function,
     operations,
     queues,
@@ -27,6 +28,7 @@ from s3ep_pulumi.component import (
 )
 from s3ep_pulumi.component.context import Context
 from s3ep_pulumi.model.args import S3EventProcessorArgs
+from s3ep_pulumi.model.sections import DispatchEngine
 
 TYPE_TOKEN = "s3ep:index:S3EventProcessor"
 # The component's public outputs, also exported by the stack program.
@@ -44,10 +46,20 @@ OUTPUT_NAMES = (
     "alarm_topic_arn",
     "dashboard_name",
 )
+# With the event source mapping engine there is no state machine: the mapping's UUID instead.
+MAPPING_OUTPUT_NAMES = tuple(
+    "event_source_mapping_uuid" if key == "state_machine_arn" else key for key in OUTPUT_NAMES
+)
+
+
+def output_names(engine: DispatchEngine) -> tuple[str, ...]:
+    """The outputs a processor with this engine registers (and its stack exports)."""
+    return OUTPUT_NAMES if engine == "step_functions" else MAPPING_OUTPUT_NAMES
 
 
 class S3EventProcessor(pulumi.ComponentResource):
-    """S3 bucket -> EventBridge rule -> SQS queue (+DLQ) -> Step Functions dispatcher -> Lambda.
+    """S3 bucket -> EventBridge rule -> SQS queue (+DLQ) -> Step Functions dispatcher, or an
+    SQS event source mapping (`dispatch.engine`) -> Lambda.
 
     `args` is an `S3EventProcessorArgs` or a plain dict validated into one.
     """
@@ -59,7 +71,11 @@ class S3EventProcessor(pulumi.ComponentResource):
     dlq_url: pulumi.Output[str]
     dlq_arn: pulumi.Output[str]
     rule_arn: pulumi.Output[str]
-    state_machine_arn: pulumi.Output[str]
+    # The engine that drains the queue (dispatch.engine resolved): "step_functions" or
+    # "event_source_mapping"; only the dispatcher has a state machine, only the mapping a UUID.
+    dispatch_engine: DispatchEngine
+    state_machine_arn: pulumi.Output[str] | None  # None with the event source mapping engine
+    event_source_mapping_uuid: pulumi.Output[str] | None  # None with the dispatcher
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
     # The customer managed key the component created (security.create_kms_key), else None.
@@ -88,14 +104,17 @@ class S3EventProcessor(pulumi.ComponentResource):
         q = queues.queues(ctx, cfg, enc)
         events = rule.rule(ctx, cfg, store, q)
         fn = function.function(ctx, cfg, store, q, enc)
-        disp = dispatcher.dispatcher(ctx, cfg, q, fn, enc)
+        # One engine drains the queue: the Step Functions dispatcher or the event source mapping.
+        disp = dispatcher.dispatcher(ctx, cfg, q, fn, enc) if cfg.dispatch.uses_dispatcher else None
+        mapping = event_source.event_source_mapping(ctx, cfg, q, fn)
         operations.scaling_policy(ctx, cfg, fn)
         alarms = operations.alarms(ctx, cfg, enc, disp)
         board = operations.dashboard(ctx, cfg, fn, disp, alarms)
         log_groups = [("function", fn.log_group)] if fn.log_group is not None else []
-        log_groups.append(("dispatcher", disp.log_group))
-        if disp.run is not None:
-            log_groups.append(("dispatcher-run", disp.run.log_group))
+        if disp is not None:
+            log_groups.append(("dispatcher", disp.log_group))
+            if disp.run is not None:
+                log_groups.append(("dispatcher-run", disp.run.log_group))
         splunk.splunk(ctx, cfg, log_groups, enc)
         backfill.backfill(ctx, cfg, store, q, enc)
 
@@ -103,7 +122,9 @@ class S3EventProcessor(pulumi.ComponentResource):
         self.queue_url, self.queue_arn = q.queue.url, q.queue.arn
         self.dlq_url, self.dlq_arn = q.dlq.url, q.dlq.arn
         self.rule_arn = events.rule.arn
-        self.state_machine_arn = disp.state_machine.arn
+        self.dispatch_engine = cfg.dispatch.resolved_engine
+        self.state_machine_arn = disp.state_machine.arn if disp is not None else None
+        self.event_source_mapping_uuid = mapping.uuid if mapping is not None else None
         self.function_name, self.function_arn = fn.name, fn.arn
         self.runtime_layer_arn = fn.runtime_layer_arn
         self.kms_key_arn = (
@@ -111,4 +132,5 @@ class S3EventProcessor(pulumi.ComponentResource):
         )
         self.alarm_topic_arn = alarms.topic_arn
         self.dashboard_name = board.dashboard_name if board is not None else None
-        self.register_outputs({key: getattr(self, key) for key in OUTPUT_NAMES})
+        self.output_names = output_names(self.dispatch_engine)
+        self.register_outputs({key: getattr(self, key) for key in self.output_names})

@@ -11,7 +11,7 @@ import pulumi
 import yaml
 from pydantic import ValidationError
 
-from s3ep_pulumi.component.processor import OUTPUT_NAMES, S3EventProcessor
+from s3ep_pulumi.component.processor import S3EventProcessor
 from s3ep_pulumi.errors import ConfigError
 from s3ep_pulumi.model.args import S3EventProcessorArgs
 
@@ -82,6 +82,6 @@ def program() -> S3EventProcessor:
         )
     args = parse_args(raw, str(stack_file(stack)))
     processor = S3EventProcessor(args.name_prefix, args)
-    for key in OUTPUT_NAMES:
+    for key in processor.output_names:
         pulumi.export(key, getattr(processor, key))
     return processor

@@ -287,9 +287,14 @@ def enqueue(
 
 
 def backfill_machine_arn(deployed: Deployed) -> str:
-    """The component's backfill state machine (`backfill.enabled`), next to the dispatcher."""
-    dispatcher = deployed.output("state_machine_arn")
-    return f"{dispatcher.rsplit(':', 1)[0]}:{deployed.names.backfill_state_machine}"
+    """The component's backfill state machine (`backfill.enabled`), next to the dispatcher (or,
+    with the event source mapping engine, in the queue's account and region)."""
+    name = deployed.names.backfill_state_machine
+    if deployed.args.dispatch.uses_dispatcher:
+        dispatcher = deployed.output("state_machine_arn")
+        return f"{dispatcher.rsplit(':', 1)[0]}:{name}"
+    _, partition, _, region, account, _ = deployed.output("queue_arn").split(":")
+    return f"arn:{partition}:states:{region}:{account}:stateMachine:{name}"
 
 
 def start_distributed(deployed: Deployed, p: Plan) -> list[str]:

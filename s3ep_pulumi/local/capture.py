@@ -7,6 +7,7 @@ wire properties the engine would receive, and fake but well-formed ARNs and URLs
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -184,6 +185,12 @@ class RecordingMocks(Mocks):
             state["version"] = "1"
             state["qualifiedArn"] = f"{state['arn']}:1"
             resource_id = name
+        elif args.typ == "aws:lambda/eventSourceMapping:EventSourceMapping":
+            state["uuid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, args.name))
+            state["arn"] = (
+                f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT_ID}:event-source-mapping:{state['uuid']}"
+            )
+            resource_id = state["uuid"]
         elif args.typ == "aws:lambda/alias:Alias":
             fn = args.inputs.get("functionName")
             state["arn"] = (

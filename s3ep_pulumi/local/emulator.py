@@ -218,7 +218,10 @@ def in_process(handler: Handler) -> Invoker:
             return result
 
         try:
-            result = s3ep_shim.dispatch(payload, None, recorded)
+            if s3ep_shim.is_sqs_batch(payload):  # the event source mapping engine
+                result = s3ep_shim.dispatch_batch(payload, None, recorded)
+            else:
+                result = s3ep_shim.dispatch(payload, None, recorded)
         except Exception as error:  # the handler's failure is Lambda's "Unhandled" error
             return Invoked(error_type=type(error).__name__, error_message=str(error), calls=calls)
         if calls and isinstance(result, dict) and isinstance(result.get("slot"), float):
@@ -489,8 +492,8 @@ class Emulated:
     bucket: str
     queue_url: str
     dlq_url: str
-    table_name: str
-    state_machine_arn: str
+    table_name: str | None  # None with the event source mapping engine (no dispatcher)
+    state_machine_arn: str | None
     run_state_machine_arn: str | None = None  # STANDARD: the EXPRESS runs of the parent
 
     def counts(self) -> dict[str, int]:
@@ -669,6 +672,12 @@ def materialise(capture: Capture) -> Emulated:
             Handler=fn.inputs["handler"],
             Code={"ZipFile": b"in-process"},
         )
+    queue = next(r for r in queues if "redrivePolicy" in r.inputs)
+    dlq_arn = json.loads(queue.inputs["redrivePolicy"])["deadLetterTargetArn"]
+    dlq = next(r for r in queues if r.state["arn"] == dlq_arn)
+    if capture.of_type("aws:lambda/eventSourceMapping:EventSourceMapping"):
+        # The event source mapping engine: no dispatcher; emulator_esm.py runs the mapping.
+        return Emulated(bucket, urls[queue.state["url"]], urls[dlq.state["url"]], None, None)
     table = capture.one("aws:dynamodb/table:Table")
     boto3.client("dynamodb").create_table(
         TableName=table.inputs["name"],
@@ -702,10 +711,6 @@ def materialise(capture: Capture) -> Emulated:
         capture.dispatcher(),
         {declared_run: run_arn} if declared_run and run_arn else {},
     )
-
-    queue = next(r for r in queues if "redrivePolicy" in r.inputs)
-    dlq_arn = json.loads(queue.inputs["redrivePolicy"])["deadLetterTargetArn"]
-    dlq = next(r for r in queues if r.state["arn"] == dlq_arn)
     return Emulated(
         bucket,
         urls[queue.state["url"]],

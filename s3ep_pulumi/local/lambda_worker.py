@@ -61,7 +61,7 @@ class Invocation:
     """The current invocation's injected failure and the handler calls seen in it; each call is
     announced when it starts, so a call cut short by the timeout is still known."""
 
-    inject: str | None = None
+    inject: str | dict[str, str] | None = None  # one failure, or one per object key (a batch)
     calls: list[dict[str, Any]] = []
     answers: Any = None  # the answers stream
 
@@ -80,8 +80,11 @@ def timed(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         record: dict[str, Any] = {"key": key, "start": time.time()}
         Invocation.started(record)
         try:
-            if Invocation.inject is not None:
-                raise InjectedFailure(Invocation.inject)
+            inject = Invocation.inject
+            if isinstance(inject, dict):
+                inject = inject.get(key)
+            if inject is not None:
+                raise InjectedFailure(inject)
             result = handler(event, context)
         except Exception as error:
             record.update(end=time.time(), error=type(error).__name__)

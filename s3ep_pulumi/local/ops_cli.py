@@ -144,7 +144,19 @@ def cmd_status(ns: argparse.Namespace) -> int:
         alarms.add_row(a.name, state, a.reason)
     out.print(alarms)
     endings = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in now.endings.items())
-    if now.executions is None:
+    if now.engine == "event_source_mapping":
+        out.print(f"dispatcher: {now.executions_note}")
+        m = now.mapping
+        out.print(
+            "event source mapping: "
+            + (
+                f"{m['uuid']} {m['state']}, last result {m['last_processing_result']}, "
+                f"batch {m['batch_size']}, at most {m['maximum_concurrency']} at once"
+                if m is not None
+                else "no event_source_mapping_uuid output: deploy the stack with `pulumi up`"
+            )
+        )
+    elif now.executions is None:
         out.print(f"dispatcher executions: {now.executions_note}")
     else:
         runs = Table(title=f"dispatcher executions ({now.workflow_type}, most recent first)")
@@ -153,8 +165,9 @@ def cmd_status(ns: argparse.Namespace) -> int:
         for e in now.executions:
             runs.add_row(e.name, e.status, e.started, e.stopped or "")
         out.print(runs)
-    out.print(f"endings, last 15 min (AWS/States): {endings}")
-    out.print(f"lease: {now.lease}")
+    if now.engine != "event_source_mapping":
+        out.print(f"endings, last 15 min (AWS/States): {endings}")
+        out.print(f"lease: {now.lease}")
     configured = (
         f"{now.configured_rate:g}/s configured"
         if now.configured_rate is not None

@@ -68,6 +68,7 @@ class Summary:
     cost_breakdown: dict[str, float] = field(default_factory=dict)
     deviations: list[str] = field(default_factory=list)
     drained: bool = True
+    engine: str = "step_functions"  # dispatch.engine, resolved: who drained the queue
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "violations": violations(self)}
@@ -129,6 +130,7 @@ def summarise(
     cost_breakdown: dict[str, float] | None = None,
     deviations: Sequence[str] = (),
     drained: bool = True,
+    engine: str = "step_functions",
 ) -> Summary:
     """`uploads` key -> upload time; `expected` the keys inside the filters; `dead_keys` the key
     of each DLQ message (None for a body that is not an S3 event)."""
@@ -172,6 +174,7 @@ def summarise(
         cost_breakdown=dict(cost_breakdown or {}),
         deviations=list(deviations),
         drained=drained,
+        engine=engine,
     )
 
 
@@ -313,19 +316,24 @@ def summary_rows(s: Summary) -> list[tuple[str, str]]:
 
     rate = f"{s.configured_rate:g}/s" if s.configured_rate else "no limit"
     failures = ", ".join(f"{k} x{v}" for k, v in s.failures.items()) or "none"
+    mapping = s.engine == "event_source_mapping"
+    drainer = "the event source mapping" if mapping else "the dispatcher"
     rows = [
         ("uploaded", f"{s.uploaded} ({s.ignored} outside the filters)"),
         ("matched", f"{s.matched} reached the queue (expected {s.expected_matches})"),
         ("processed", str(s.processed)),
         ("retried", f"{s.retried} extra handler call(s); failures: {failures}"),
-        ("throttled", f"{s.throttles} invoke(s), retried by the dispatcher"),
+        ("throttled", f"{s.throttles} invoke(s), retried by {drainer}"),
         ("in DLQ", str(s.dead_lettered)),
         ("still queued", str(s.left_in_queue)),
         ("lost", f"{s.lost} (must be 0)"),
         ("max in flight", f"{s.max_in_flight} (limit {s.max_concurrency})"),
         ("start rate", f"{s.achieved_rate:.2f}/s achieved, {rate} configured"),
         ("latency", f"p50 {secs(s.latency_p50)}, p95 {secs(s.latency_p95)} (upload to done)"),
-        ("pollers", ", ".join(f"{k} x{v}" for k, v in s.executions.items()) or "none"),
+        (
+            "mapping invocations" if mapping else "pollers",
+            ", ".join(f"{k} x{v}" for k, v in s.executions.items()) or "none",
+        ),
         ("elapsed", secs(s.elapsed_seconds)),
     ]
     if s.cost_per_million is not None:

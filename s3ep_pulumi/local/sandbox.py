@@ -319,7 +319,9 @@ class Sandboxes:
             raise InitFailed(ready or {"errorType": "Runtime.ExitError", "errorMessage": "exited"})
         return worker
 
-    def invoke(self, payload: dict[str, Any], inject: str | None = None) -> Invoked:
+    def invoke(
+        self, payload: dict[str, Any], inject: str | dict[str, str] | None = None
+    ) -> Invoked:
         """One invocation, as Lambda answers it."""
         with self._lock:
             worker = self._idle.pop() if self._idle else None

@@ -59,6 +59,7 @@ RETRY_STATE = "RetryLater"  # the definition's state that hides a failed message
 SAMPLE_SECONDS = 0.1  # how often queue depth and progress are sampled
 IDLE_TICK_SECONDS = 0.25  # pause while only hidden (retrying) messages remain
 OVERLAP_AFTER_SECONDS = 0.05  # the schedule fires twice: the second poller starts right after
+MAPPING_WAIT_SECONDS = 1  # the emulated mapping's long poll (Lambda's is 20 s): a quick stop
 SYNTHETIC_BODY_BYTES = 1024
 AWS_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": REGION,
@@ -239,12 +240,20 @@ class FunctionRuntime:
         with self._lock:
             return self._random.random() < rate
 
-    def injected(self, payload: dict[str, Any]) -> str | None:
-        """The failure to raise instead of calling the handler, if any, for this payload."""
-        try:
-            key = str(json.loads(payload["body"])["s3_details"]["key"])
-        except (KeyError, TypeError, ValueError):
-            return None  # not an S3 event: the shim will not call the handler
+    def injected(self, payload: dict[str, Any]) -> str | dict[str, str] | None:
+        """The failure to raise instead of calling the handler, if any, for this payload; for
+        an SQS batch (the event source mapping engine), per object key."""
+        if s3ep_shim.is_sqs_batch(payload):
+            chosen = {}
+            for record in payload["Records"]:
+                key = _key_of(record.get("body"))
+                if key is not None and (failure := self._failure(key)) is not None:
+                    chosen[key] = failure
+            return chosen or None
+        key = _key_of(payload.get("body"))
+        return None if key is None else self._failure(key)
+
+    def _failure(self, key: str) -> str | None:
         if self.fail_keys is not None and fnmatch.fnmatchcase(key, self.fail_keys):
             return f"injected failure for {key} (--fail-keys)"
         if self.fail_rate and self.chance(self.fail_rate):
@@ -260,6 +269,14 @@ class FunctionRuntime:
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+
+def _key_of(body: Any) -> str | None:
+    """The object key of an S3 event body; None for a body the shim will not hand on."""
+    try:
+        return str(json.loads(body)["s3_details"]["key"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 @contextlib.contextmanager
@@ -416,10 +433,19 @@ def simulate(opts: Options, progress: Progress | None = None) -> Run:
         raise SimulationError(
             "bucket.event_types has no 'created': simulate uploads objects, so nothing would match"
         )
-    deviations = [
-        "pollers start back to back, not every "
-        f"{d.poll_interval_minutes} min (the schedule's interval)"
-    ]
+    mapping = not d.uses_dispatcher  # the event source mapping engine drains the queue
+    deviations = (
+        [
+            "the event source mapping's pollers all start at once (Lambda starts five and adds "
+            f"up to 300 a minute, up to MaximumConcurrency {d.max_concurrency}), and long-poll "
+            f"{MAPPING_WAIT_SECONDS} s, not 20 s"
+        ]
+        if mapping
+        else [
+            "pollers start back to back, not every "
+            f"{d.poll_interval_minutes} min (the schedule's interval)"
+        ]
+    )
     python = interpreter(function.runtime)
     version = python_version(python)
     if version is None:
@@ -428,7 +454,13 @@ def simulate(opts: Options, progress: Progress | None = None) -> Run:
     if (mismatch := runtime_deviation(function.runtime, (major, minor))) is not None:
         deviations.append(mismatch)
     deviations += layer_deviations(args)
-    if opts.retry_delay is not None and opts.retry_delay != d.failed_retry_delay_seconds:
+    if mapping and opts.retry_delay is not None:
+        deviations.append(
+            f"queue visibility timeout (the mapping's retry delay): declared "
+            f"{args.budget.visibility_timeout_seconds} s, simulated {opts.retry_delay} s "
+            "(--retry-delay)"
+        )
+    elif opts.retry_delay is not None and opts.retry_delay != d.failed_retry_delay_seconds:
         deviations.append(
             f"dispatch.failed_retry_delay_seconds: declared {d.failed_retry_delay_seconds} s, "
             f"simulated {opts.retry_delay} s (--retry-delay)"
@@ -476,7 +508,11 @@ def simulate(opts: Options, progress: Progress | None = None) -> Run:
         recorder = stack.enter_context(
             patched_seams(invoker=runtime, throttle=throttle if opts.throttle_rate else None)
         )
-        emu = materialise(simulated_capture(capture, opts.retry_delay))
+        emu = materialise(
+            mapping_capture(capture, opts.retry_delay)
+            if mapping
+            else simulated_capture(capture, opts.retry_delay)
+        )
         s3 = boto3.client("s3")
         started = time.time()
         state = {"uploaded": 0, "to_upload": len(bodies), "matched": 0, "expected": len(expected)}
@@ -513,16 +549,20 @@ def simulate(opts: Options, progress: Progress | None = None) -> Run:
         state["matched"] = emu.counts()["queue"]  # EventBridge delivered them on each put
         matched = state["matched"]
 
-        executions, drained = _run_pollers(emu, opts, started)
+        usage = pricing.Usage(objects=matched)
+        if mapping:
+            executions, ends, drained, usage = _run_mapping(emu, capture, opts, started, matched)
+        else:
+            executions, drained = _run_pollers(emu, opts, started)
         stop.set()
         sampler.join()
         final = emu.counts()
         dead_keys = _drain_dlq(emu.dlq_url)
-        sfn = boto3.client("stepfunctions")
-        ends = Counter(_how_it_ended(emu, sfn, arn) for arn in executions)
-        usage = pricing.Usage(objects=matched)
-        for arn in executions:
-            usage += emu.usage(arn)
+        if not mapping:
+            sfn = boto3.client("stepfunctions")
+            ends = Counter(_how_it_ended(emu, sfn, arn) for arn in executions)
+            for arn in executions:
+                usage += emu.usage(arn)
         usage.objects = matched
         usage.extra_invocations = recorder.invokes - len(recorder.invocations)
         usage.pacing_gb_seconds = recorder.pacing_seconds() * function.memory_mb / 1024
@@ -533,7 +573,9 @@ def simulate(opts: Options, progress: Progress | None = None) -> Run:
     elapsed = time.time() - started
     achieved = report.start_rate(c.start for c in calls)
     priced = None
-    if matched and executions:
+    if matched and mapping:  # SQS requests only: no state machine, no trigger, no pacing
+        priced = pricing.cost(usage, d.workflow_type, triggers_per_object=0.0)
+    elif matched and executions:
         polls_per_second = 1 / (d.poll_interval_minutes * 60)
         priced = pricing.cost(
             usage,
@@ -567,6 +609,7 @@ def simulate(opts: Options, progress: Progress | None = None) -> Run:
         ),
         deviations=deviations,
         drained=drained,
+        engine=d.resolved_engine,
     )
     return Run(summary, calls, samples, started, log_path)
 
@@ -610,6 +653,35 @@ def _run_pollers(emu: Any, opts: Options, started: float) -> tuple[list[str], bo
             except TimeoutError:
                 return executions, False
     return executions, _visible(emu) == (0, 0)
+
+
+def mapping_capture(capture: Capture, retry_delay: int | None) -> Capture:
+    """The capture with the queue's visibility timeout (the mapping's retry delay) overridden."""
+    from s3ep_pulumi.local.emulator_esm import with_visibility
+
+    return capture if retry_delay is None else with_visibility(capture, retry_delay)
+
+
+def _run_mapping(
+    emu: Any, capture: Capture, opts: Options, started: float, matched: int
+) -> tuple[list[str], Counter[str], bool, pricing.Usage]:
+    """Run the declared event source mapping until nothing is queued or the time is up: (no
+    executions, the invocations' outcomes, whether the queue drained, the SQS requests it
+    made)."""
+    from s3ep_pulumi.local.emulator_esm import EmulatedMapping, MappingSettings, wait_until_drained
+
+    esm = EmulatedMapping(
+        MappingSettings.declared(capture), emu.queue_url, wait_seconds=MAPPING_WAIT_SECONDS
+    )
+    with esm.running():
+        drained = wait_until_drained(emu.queue_url, max(0.0, started + opts.timeout - time.time()))
+    figures = esm.figures
+    usage = pricing.Usage(
+        objects=matched,
+        sqs_requests=figures.total_sqs_requests,
+        sqs_by_action=dict(figures.sqs_requests),
+    )
+    return [], Counter(figures.outcomes), drained, usage
 
 
 def _visible(emu: Any) -> tuple[int, int]:

@@ -11,6 +11,9 @@ What it reads, and from where:
   endings of the last 15 minutes from `AWS/States` metrics (ExecutionsSucceeded, ...Failed,
   ...TimedOut, ...Aborted).
 - the lease holder: `lease_state` (the FIFO lease queue today; see there).
+- with the event source mapping engine (`dispatch.engine`) there is no state machine and no
+  lease: the mapping's state instead, `GetEventSourceMapping` on the stack output
+  `event_source_mapping_uuid` (State, LastProcessingResult, BatchSize, MaximumConcurrency).
 - achieved rate: `AWS/Lambda Invocations` summed over the last 900 s, / 900, against
   `dispatch.rate_per_second`. It counts every invocation of the function, the dispatcher's
   planning and deferred calls included, so it is an upper bound on handler starts.
@@ -37,6 +40,10 @@ ENDINGS = {
     "timed_out": "ExecutionsTimedOut",
     "aborted": "ExecutionsAborted",
 }
+MAPPING_NOTE = (
+    "none: this processor uses the event source mapping engine (Lambda polls the queue; no "
+    "state machine, no lease)"
+)
 EXPRESS_NOTE = (
     "not available for EXPRESS: AWS does not support ListExecutions for EXPRESS state machines; "
     "read the log group {log_group}"
@@ -81,6 +88,10 @@ class Status:
     achieved_rate: float  # invocations / RATE_WINDOW_SECONDS
     configured_rate: float | None  # dispatch.rate_per_second; None: no rate limit
     max_concurrency: int
+    engine: str = "step_functions"  # dispatch.engine, resolved
+    # The event source mapping engine: the mapping as Lambda describes it (None otherwise, or
+    # when the stack has no event_source_mapping_uuid output yet).
+    mapping: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -197,6 +208,9 @@ def status(deployed: Deployed) -> Status:
         url = _url_or_none(name)
         if url is not None:
             queues.append(queue_figures(role, name, url))
+    function = deployed.outputs.get("function_name") or args.function_name
+    if not args.dispatch.uses_dispatcher:
+        return _mapping_status(deployed, queues, function)
     machine = deployed.output("state_machine_arn")
     workflow = args.dispatch.workflow_type
     if workflow == "EXPRESS":
@@ -210,7 +224,6 @@ def status(deployed: Deployed) -> Status:
         )
         for label, metric in ENDINGS.items()
     }
-    function = deployed.outputs.get("function_name") or args.function_name
     invocations = int(
         metric_value(
             "AWS/Lambda", "Invocations", {"FunctionName": function}, "Sum", RATE_WINDOW_SECONDS
@@ -230,4 +243,50 @@ def status(deployed: Deployed) -> Status:
         achieved_rate=invocations / RATE_WINDOW_SECONDS,
         configured_rate=args.dispatch.rate_per_second,
         max_concurrency=args.dispatch.max_concurrency,
+    )
+
+
+def mapping_figures(mapping_uuid: str | None) -> dict[str, Any] | None:
+    """The event source mapping as Lambda describes it, or None without its UUID."""
+    if not mapping_uuid:
+        return None
+    found = boto3.client("lambda").get_event_source_mapping(UUID=mapping_uuid)
+    return {
+        "uuid": mapping_uuid,
+        "state": found.get("State"),
+        "last_processing_result": found.get("LastProcessingResult"),
+        "batch_size": found.get("BatchSize"),
+        "maximum_concurrency": (found.get("ScalingConfig") or {}).get("MaximumConcurrency"),
+        "function_response_types": found.get("FunctionResponseTypes", []),
+    }
+
+
+def _invocations(function: str) -> int:
+    return int(
+        metric_value(
+            "AWS/Lambda", "Invocations", {"FunctionName": function}, "Sum", RATE_WINDOW_SECONDS
+        )
+        or 0
+    )
+
+
+def _mapping_status(deployed: Deployed, queues: list[QueueFigures], function: str) -> Status:
+    """`status` of a processor on the event source mapping engine: no executions, no lease."""
+    args = deployed.args
+    invocations = _invocations(function)
+    return Status(
+        stack=deployed.stack,
+        queues=queues,
+        alarms=alarm_figures(args.name_prefix),
+        workflow_type="none",
+        executions=None,
+        executions_note=MAPPING_NOTE,
+        endings={},
+        lease="none (event source mapping engine)",
+        invocations=invocations,
+        achieved_rate=invocations / RATE_WINDOW_SECONDS,
+        configured_rate=None,
+        max_concurrency=args.dispatch.max_concurrency,
+        engine=args.dispatch.resolved_engine,
+        mapping=mapping_figures(deployed.outputs.get("event_source_mapping_uuid")),
     )

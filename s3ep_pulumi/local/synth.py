@@ -14,6 +14,7 @@ from s3ep_pulumi.component import stack as stack_module
 from s3ep_pulumi.component.processor import TYPE_TOKEN
 from s3ep_pulumi.local.capture import Capture, Recorded, run_program
 
+MAPPING_TYPE = "aws:lambda/eventSourceMapping:EventSourceMapping"
 # Properties worth one glance per resource type (wire names, as the engine sees them).
 KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     "aws:s3/bucket:Bucket": ("bucket", "forceDestroy"),
@@ -28,6 +29,7 @@ KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     "aws:cloudwatch/eventTarget:EventTarget": ("targetId",),
     "aws:lambda/function:Function": ("name", "runtime", "handler", "memorySize", "timeout"),
     "aws:sfn/stateMachine:StateMachine": ("name", "type"),
+    MAPPING_TYPE: ("batchSize", "functionResponseTypes"),
     "aws:iam/role:Role": ("name",),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
     "aws:scheduler/schedule:Schedule": ("name", "scheduleExpression"),
@@ -82,6 +84,21 @@ def pipeline_mermaid(capture: Capture) -> str:
     bucket = physical("aws:s3/bucket:Bucket")
     if bucket == "(existing)":
         bucket = str(capture.outputs.get("bucket_name", bucket))
+    function = capture.outputs.get("function_name", "function")
+    mappings = capture.of_type(MAPPING_TYPE)
+    if mappings:  # the event source mapping engine
+        concurrency = (mappings[0].inputs.get("scalingConfig") or {}).get("maximumConcurrency")
+        drain = [
+            f'  Q -->|"event source mapping<br/>at most {concurrency} at once"| L["Lambda<br/>'
+            f'{function}"]',
+        ]
+    else:
+        drain = [
+            f'  SCH["Scheduler<br/>{physical("aws:scheduler/schedule:Schedule")}"] -->|starts| SF',
+            f'  Q -->|receive / delete| SF["Step Functions dispatcher<br/>'
+            f'{physical("aws:sfn/stateMachine:StateMachine")}"]',
+            f'  SF -->|staggered invoke| L["Lambda<br/>{function}"]',
+        ]
     return (
         "\n".join(
             [
@@ -91,12 +108,7 @@ def pipeline_mermaid(capture: Capture) -> str:
                 f'  EB -->|input transformer| Q["SQS queue<br/>{physical(queue, "-queue")}"]',
                 f'  EB -.->|undeliverable| RDLQ["rule DLQ<br/>{physical(queue, "-rule-dlq")}"]',
                 f'  Q -.->|maxReceiveCount| DLQ["DLQ<br/>{physical(queue, "-dlq")}"]',
-                f'  SCH["Scheduler<br/>{physical("aws:scheduler/schedule:Schedule")}"]'
-                " -->|starts| SF",
-                f'  Q -->|receive / delete| SF["Step Functions dispatcher<br/>'
-                f'{physical("aws:sfn/stateMachine:StateMachine")}"]',
-                f'  SF -->|staggered invoke| L["Lambda<br/>'
-                f'{capture.outputs.get("function_name", "function")}"]',
+                *drain,
             ]
         )
         + "\n"
@@ -134,12 +146,15 @@ def definition_mermaid(definition: dict[str, Any]) -> str:
 
 
 def write_outputs(capture: Capture, out_dir: Path) -> list[Path]:
-    """Write the definition, both diagrams and the resource list; return the paths."""
+    """Write the definition and its diagram (with the dispatcher), the pipeline diagram and the
+    resource list; return the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    definition = state_machine_definition(capture)
-    files = {
-        "state-machine.asl.json": json.dumps(definition, indent=2) + "\n",
-        "state-machine.mmd": definition_mermaid(definition),
+    files: dict[str, str] = {}
+    if not capture.of_type(MAPPING_TYPE):
+        definition = state_machine_definition(capture)
+        files["state-machine.asl.json"] = json.dumps(definition, indent=2) + "\n"
+        files["state-machine.mmd"] = definition_mermaid(definition)
+    files |= {
         "pipeline.mmd": pipeline_mermaid(capture),
         "resources.json": json.dumps(
             [{"type": t, "name": n, "properties": p} for t, n, p in resource_rows(capture)],

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from s3ep_pulumi.model import limits
+from s3ep_pulumi.model.sections import MAPPING_BATCHING_WINDOW_SECONDS
 from s3ep_pulumi.runtime.s3ep_shim import DEFER_AFTER_SECONDS, TOLERANCE_FRACTION
 
 if TYPE_CHECKING:
@@ -102,7 +103,8 @@ class Budget:
     every earlier one of its batch: receive wait + batch x (slot wait + invocation + delete)
     + overhead."""
     visibility_timeout_seconds: int
-    """The queue's visibility timeout: the configured one, or the in-flight worst case."""
+    """The queue's visibility timeout: the configured one, else the in-flight worst case (Step
+    Functions engine) or `mapping_visibility_seconds` (event source mapping engine)."""
     tail_worst_case_seconds: int
     """Longest an execution can run after its start window closed: the last started handler
     runs to its timeout (+ Lambda latency), one transient retry waits its longest delay and
@@ -120,6 +122,11 @@ class Budget:
     it free before the window closes."""
     lane_batch_bytes: int
     """Largest state payload a lane's received batch can make."""
+    mapping_visibility_seconds: int = 0
+    """The event source mapping engine's smallest visibility timeout: what the Lambda guide
+    recommends, MAPPING_VISIBILITY_TIMEOUT_FACTOR (6) x the function's timeout plus the batching
+    window (0), so a batch Lambda retries after a throttle is not yet visible to another poller
+    (docs/aws-semantics.md L11)."""
 
     @classmethod
     def of(cls, args: S3EventProcessorArgs) -> Budget:
@@ -143,13 +150,15 @@ class Budget:
             + DISPATCH_OVERHEAD_SECONDS
         )
         configured = args.queue.visibility_timeout_seconds
+        mapping_visibility = mapping_visibility_seconds(lambda_timeout)
+        default_visibility = in_flight if d.uses_dispatcher else mapping_visibility
         return cls(
             lambda_timeout_seconds=lambda_timeout,
             pace_wait_worst_seconds=pace_wait,
             invoke_worst_case_seconds=invoke,
             message_worst_case_seconds=message,
             in_flight_worst_case_seconds=in_flight,
-            visibility_timeout_seconds=configured if configured is not None else in_flight,
+            visibility_timeout_seconds=configured if configured is not None else default_visibility,
             tail_worst_case_seconds=tail,
             start_window_seconds=d.max_execution_seconds - tail,
             lease_seconds=d.max_execution_seconds + LEASE_MARGIN_SECONDS,
@@ -157,4 +166,13 @@ class Budget:
             receive_lead_seconds=d.receive_wait_seconds + RECEIVE_MARGIN_SECONDS,
             lane_batch_bytes=d.batch_size
             * (args.queue.max_message_size_bytes + MESSAGE_ENVELOPE_BYTES),
+            mapping_visibility_seconds=mapping_visibility,
         )
+
+
+def mapping_visibility_seconds(function_timeout_seconds: int) -> int:
+    """The event source mapping engine's visibility timeout for a function timeout (seconds)."""
+    return (
+        limits.MAPPING_VISIBILITY_TIMEOUT_FACTOR * function_timeout_seconds
+        + MAPPING_BATCHING_WINDOW_SECONDS
+    )

@@ -88,6 +88,17 @@ STATE_PAYLOAD_MAX_BYTES: Final = 262_144  # 256 KiB
 # https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html: an inline Map runs
 # at most 40 iterations at once.
 INLINE_MAP_CONCURRENCY_MAX: Final = 40
+
+# --- Lambda's SQS event source mapping -----------------------------------------------------------
+# https://docs.aws.amazon.com/lambda/latest/api/API_ScalingConfig.html: MaximumConcurrency,
+# "Valid Range: Minimum value of 2. Maximum value of 1000."
+MAPPING_CONCURRENCY_MIN: Final = 2
+MAPPING_CONCURRENCY_MAX: Final = 1_000
+# https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html: "set the source
+# queue's visibility timeout to at least six times the configuration timeout on your function.
+# The extra time allows Lambda to retry if your function is throttled while processing a
+# previous batch." (plus the batching window, which s3ep sets to 0)
+MAPPING_VISIBILITY_TIMEOUT_FACTOR: Final = 6
 # https://docs.aws.amazon.com/step-functions/latest/dg/state-wait.html: integer seconds only.
 WAIT_RESOLUTION_SECONDS: Final = 1
 

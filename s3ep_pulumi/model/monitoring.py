@@ -181,10 +181,11 @@ class AlarmsConfig(Section):
     )
     dispatcher_throttled: DispatcherAlarm = Field(default_factory=DispatcherAlarm)
 
-    def active(self, aborts_possible: bool) -> list[AlarmSettings]:
+    def active(self, aborts_possible: bool, dispatcher: bool = True) -> list[AlarmSettings]:
         """The enabled alarm settings that yield an alarm: all but `dispatcher_aborted` when
-        executions cannot be aborted (`DispatchConfig.executions_can_be_aborted`). Each of them
-        yields at least one alarm, whatever else is configured."""
+        executions cannot be aborted (`DispatchConfig.executions_can_be_aborted`), and none of
+        the dispatcher's without one (the event source mapping engine). Each of them yields at
+        least one alarm, whatever else is configured."""
         if not self.enabled:
             return []
         return [
@@ -193,16 +194,19 @@ class AlarmsConfig(Section):
             if isinstance(s := getattr(self, name), AlarmSettings)
             and s.enabled
             and (aborts_possible or name != "dispatcher_aborted")
+            and (dispatcher or not name.startswith("dispatcher_"))
         ]
 
-    def topic_key(self, component_key: bool, aborts_possible: bool) -> AlarmTopicKey | None:
+    def topic_key(
+        self, component_key: bool, aborts_possible: bool, dispatcher: bool = True
+    ) -> AlarmTopicKey | None:
         """What encrypts the alarm topic, given whether the processor has its own key
         (security.create_kms_key). None: no alarm (`active`), no topic. 'existing-topic':
         topic_arn, the component creates no topic. 'given-key': kms_key_arn. 'component-key':
         the processor's key, whose key policy then admits CloudWatch. 'own-key': a key the
         component creates for the topic alone (CloudWatch cannot use the AWS-managed
         alias/aws/sns key)."""
-        if not self.active(aborts_possible):
+        if not self.active(aborts_possible, dispatcher):
             return None
         if self.topic_arn is not None:
             return "existing-topic"

@@ -70,15 +70,16 @@ def key_users(args: S3EventProcessorArgs) -> KeyUsers:
     function = args.function.existing_function_arn is None
     splunk = args.monitoring.splunk
     stream = splunk is not None and splunk.creates_stream
+    dispatcher = args.dispatch.uses_dispatcher
     return KeyUsers(
         roles=[
             *([n.function_role] if function else []),
-            n.dispatcher_role,
+            *([n.dispatcher_role] if dispatcher else []),
             *([n.backfill_role] if args.backfill.enabled else []),
         ],
         log_groups=[
             *([n.function_log_group] if function else []),
-            n.dispatcher_log_group,
+            *([n.dispatcher_log_group] if dispatcher else []),
             *([n.backfill_log_group] if args.backfill.enabled else []),
             *([n.firehose_log_group] if stream else []),
         ],
@@ -204,7 +205,8 @@ def splunk_log_retention_days(args: S3EventProcessorArgs) -> int:
 
 def alarms_enabled(args: S3EventProcessorArgs) -> bool:
     """At least one alarm is made (`AlarmsConfig.active`)."""
-    return bool(args.monitoring.alarms.active(args.dispatch.executions_can_be_aborted))
+    d = args.dispatch
+    return bool(args.monitoring.alarms.active(d.executions_can_be_aborted, d.uses_dispatcher))
 
 
 def alarm_topic_key(args: S3EventProcessorArgs) -> AlarmTopicKey | None:
@@ -212,7 +214,17 @@ def alarm_topic_key(args: S3EventProcessorArgs) -> AlarmTopicKey | None:
     return args.monitoring.alarms.topic_key(
         component_key=args.security.create_kms_key,
         aborts_possible=args.dispatch.executions_can_be_aborted,
+        dispatcher=args.dispatch.uses_dispatcher,
     )
+
+
+def function_alias(args: S3EventProcessorArgs) -> bool:
+    """A created function gets the 'live' alias (and publishes a version per change): it holds
+    provisioned concurrency, and the event source mapping engine always invokes through it, so
+    a later provisioned concurrency or a rollback moves the alias, not the mapping."""
+    if args.function.existing_function_arn is not None:
+        return False
+    return args.function.provisioned or not args.dispatch.uses_dispatcher
 
 
 # --- account prerequisites ----------------------------------------------------------------------
@@ -228,7 +240,7 @@ class Prerequisite:
 
 
 def account_prerequisites(args: S3EventProcessorArgs) -> list[Prerequisite]:
-    """The prerequisites this configuration shows (docs/aws-semantics.md L4, A1, L10, B2)."""
+    """The prerequisites this configuration shows (docs/aws-semantics.md L4, A1, L10, L12, B2)."""
     f, b = args.function, args.bucket
     out = []
     if f.reserved_concurrency is not None:
@@ -256,6 +268,16 @@ def account_prerequisites(args: S3EventProcessorArgs) -> list[Prerequisite]:
                 "function.vpc: the subnets need a route to S3 (a gateway endpoint or a NAT "
                 "gateway), or the handler's GetObject times out; so does every other AWS API "
                 "the handler calls",
+            )
+        )
+    if f.existing_function_arn is not None and not args.dispatch.uses_dispatcher:
+        out.append(
+            Prerequisite(
+                "existing-function-polls-the-queue",
+                "function.existing_function_arn with the event source mapping engine: Lambda "
+                f"polls {args.names.queue} with that function's execution role, which must "
+                "allow sqs:ReceiveMessage, sqs:DeleteMessage and sqs:GetQueueAttributes on it "
+                "(and kms:Decrypt on a customer key of the queue), or creating the mapping fails",
             )
         )
     if b.existing_bucket_name is not None and b.enable_eventbridge_notifications:

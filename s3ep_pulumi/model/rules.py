@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from s3ep_pulumi.model import limits
 from s3ep_pulumi.model.budget import MIN_START_WINDOW_SECONDS, PAYLOAD_HEADROOM_BYTES
+from s3ep_pulumi.model.sections import DISPATCHER_ONLY_FIELDS
 from s3ep_pulumi.model.security import AWS_MANAGED_KEY, AWS_MANAGED_SNS_KEY, AWS_MANAGED_SQS_KEY
 
 if TYPE_CHECKING:
@@ -157,11 +158,26 @@ def _queue_key_is_not_aws_managed(args: S3EventProcessorArgs) -> Iterator[Proble
 
 @rule(
     "`queue.visibility_timeout_seconds`, when set, covers the dispatcher's worst-case in-flight "
-    "time (default: exactly that value; see `docs/dispatch.md`)."
+    "time (default: exactly that value; see `docs/dispatch.md`); with the event source mapping "
+    "engine, six times the function's timeout (the Lambda guide's recommendation, the default)."
 )
 def _visibility_covers_in_flight(args: S3EventProcessorArgs) -> Iterator[Problem]:
-    q, worst = args.queue, args.budget.in_flight_worst_case_seconds
-    if q.visibility_timeout_seconds is not None and q.visibility_timeout_seconds < worst:
+    q, budget = args.queue, args.budget
+    if q.visibility_timeout_seconds is None:
+        return
+    if not args.dispatch.uses_dispatcher:
+        if q.visibility_timeout_seconds < budget.mapping_visibility_seconds:
+            yield (
+                ("queue", "visibility_timeout_seconds"),
+                f"must be at least {budget.mapping_visibility_seconds} s, six times the "
+                "function's timeout: the Lambda guide asks this of an event source mapping's "
+                "queue, so a batch Lambda retries after a throttle is not received twice; "
+                "raise it or omit it to use that value",
+                q.visibility_timeout_seconds,
+            )
+        return
+    worst = budget.in_flight_worst_case_seconds
+    if q.visibility_timeout_seconds < worst:
         yield (
             ("queue", "visibility_timeout_seconds"),
             f"must be at least {worst} s, the longest a received message can stay in flight "
@@ -176,6 +192,8 @@ def _visibility_covers_in_flight(args: S3EventProcessorArgs) -> Iterator[Problem
     "visibility timeout of 12 hours."
 )
 def _in_flight_fits_sqs(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    if not args.dispatch.uses_dispatcher:
+        return  # the mapping's visibility: 6 x at most 900 s, far below the maximum
     worst = args.budget.in_flight_worst_case_seconds
     if worst > limits.SQS_VISIBILITY_TIMEOUT_MAX_SECONDS:
         yield (
@@ -191,12 +209,72 @@ def _in_flight_fits_sqs(args: S3EventProcessorArgs) -> Iterator[Problem]:
 
 
 @rule(
+    "`dispatch.engine: event_source_mapping` has no rate limit: not with "
+    "`dispatch.rate_per_second`."
+)
+def _mapping_has_no_rate(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    d = args.dispatch
+    if d.engine == "event_source_mapping" and d.rate_per_second is not None:
+        yield (
+            ("dispatch", "rate_per_second"),
+            "the event source mapping engine has no rate limit (only maximum concurrency); "
+            "remove rate_per_second or set dispatch.engine: step_functions",
+            d.rate_per_second,
+        )
+
+
+@rule(
+    "With the event source mapping engine, `dispatch.max_concurrency` is at least 2 (the "
+    "mapping's MaximumConcurrency minimum)."
+)
+def _mapping_concurrency_in_range(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    d = args.dispatch
+    if not d.uses_dispatcher and d.max_concurrency < limits.MAPPING_CONCURRENCY_MIN:
+        yield (
+            ("dispatch", "max_concurrency"),
+            f"an SQS event source mapping's maximum concurrency is at least "
+            f"{limits.MAPPING_CONCURRENCY_MIN}; raise it, or set dispatch.engine: "
+            "step_functions (with a rate_per_second) for a single invocation at a time",
+            d.max_concurrency,
+        )
+
+
+@rule(
+    "With the event source mapping engine, the dispatcher's own settings (`workflow_type`, "
+    "`failed_retry_delay_seconds`, `poll_interval_minutes`, `receive_wait_seconds`, "
+    "`max_execution_seconds`, `retry`, `log_level`, `include_execution_data`, `tracing`) are "
+    "not set."
+)
+def _dispatcher_fields_need_the_dispatcher(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    d = args.dispatch
+    if d.uses_dispatcher:
+        return
+    why = (
+        "dispatch.engine: event_source_mapping"
+        if d.engine == "event_source_mapping"
+        else "dispatch.engine auto without rate_per_second"
+    )
+    for field in DISPATCHER_ONLY_FIELDS:
+        if field in d.model_fields_set:
+            value = getattr(d, field)
+            yield (
+                ("dispatch", field),
+                f"'{field}' is a setting of the Step Functions dispatcher, and this processor "
+                f"uses the event source mapping engine ({why}); set "
+                "dispatch.engine: step_functions or remove it",
+                value.model_dump() if hasattr(value, "model_dump") else value,
+            )
+
+
+@rule(
     "`dispatch.max_execution_seconds` stays under EXPRESS's 5-minute limit (under STANDARD it is "
     "the budget of each EXPRESS run the parent starts), and leaves a start window of at least "
     "10 s after the tail kept for the last invocation."
 )
 def _execution_fits(args: S3EventProcessorArgs) -> Iterator[Problem]:
     d, budget = args.dispatch, args.budget
+    if not d.uses_dispatcher:
+        return
     if d.max_execution_seconds >= limits.EXPRESS_DURATION_MAX_SECONDS:
         run = "an EXPRESS execution" if d.workflow_type == "EXPRESS" else "each run (EXPRESS)"
         yield (
@@ -221,6 +299,8 @@ def _execution_fits(args: S3EventProcessorArgs) -> Iterator[Problem]:
     "a Step Functions state's 256 KiB payload, with headroom."
 )
 def _batch_fits_the_payload(args: S3EventProcessorArgs) -> Iterator[Problem]:
+    if not args.dispatch.uses_dispatcher:
+        return  # Lambda's 6 MB synchronous payload holds 10 messages of at most 1 MiB
     payload_budget = limits.STATE_PAYLOAD_MAX_BYTES - PAYLOAD_HEADROOM_BYTES
     batch_bytes = args.budget.lane_batch_bytes
     if batch_bytes > payload_budget:
@@ -318,10 +398,16 @@ def _reserved_concurrency_covers_the_rest(args: S3EventProcessorArgs) -> Iterato
             f.max_provisioned_concurrency,
         )
     if f.reserved_concurrency < args.dispatch.max_concurrency:
+        who = (
+            "the dispatcher"
+            if args.dispatch.uses_dispatcher
+            else "the event source mapping (Lambda throttles it when reserved concurrency is "
+            "below its maximum concurrency)"
+        )
         yield (
             ("function", "reserved_concurrency"),
             f"is below dispatch.max_concurrency ({args.dispatch.max_concurrency}), so "
-            "the dispatcher would be throttled; raise it or lower max_concurrency",
+            f"{who} would be throttled; raise it or lower max_concurrency",
             f.reserved_concurrency,
         )
 

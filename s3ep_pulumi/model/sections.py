@@ -207,10 +207,41 @@ SCHEDULE_FLEXIBLE_WINDOW: Final = "OFF"
 SCHEDULE_RETRY_ATTEMPTS: Final = 0
 SCHEDULE_INPUT: Final = '{"trigger": "schedule", "chain": 0}'
 
+DispatchEngine = Literal["step_functions", "event_source_mapping"]
+# The event source mapping engine's settings: partial batch responses, so one failed message is
+# retried alone (docs/aws-semantics.md L13), and no batching window: a batch of at most
+# SQS_RECEIVE_MAX_MESSAGES needs none, and the function starts as soon as messages arrive.
+MAPPING_FUNCTION_RESPONSE_TYPES: Final = ("ReportBatchItemFailures",)
+MAPPING_BATCHING_WINDOW_SECONDS: Final = 0
+# DispatchConfig fields only the Step Functions dispatcher reads: set under the event source
+# mapping engine, each is one error (rules.py).
+DISPATCHER_ONLY_FIELDS: Final = (
+    "workflow_type",
+    "failed_retry_delay_seconds",
+    "poll_interval_minutes",
+    "receive_wait_seconds",
+    "max_execution_seconds",
+    "retry",
+    "log_level",
+    "include_execution_data",
+    "tracing",
+)
+
 
 class DispatchConfig(Section):
-    """The Step Functions dispatcher that drains the queue into the function, staggered."""
+    """How the queue is drained into the function: the Step Functions dispatcher (paced,
+    staggered), or Lambda's SQS event source mapping (no rate limit; docs/dispatch.md)."""
 
+    engine: Literal["auto", "step_functions", "event_source_mapping"] = Field(
+        "auto",
+        description=(
+            "What drains the queue: 'step_functions', the dispatcher (a rate limit, lanes, a "
+            "lease); 'event_source_mapping', Lambda's SQS event source mapping with maximum "
+            "concurrency (no rate limit, cheaper, starts within milliseconds; docs/dispatch.md, "
+            "'The event source mapping engine'); 'auto', the mapping when rate_per_second is "
+            "unset, else the dispatcher. Default auto."
+        ),
+    )
     workflow_type: Literal["STANDARD", "EXPRESS"] = Field(
         "EXPRESS",
         description=(
@@ -286,10 +317,24 @@ class DispatchConfig(Section):
     tracing: bool = Field(True, description="X-Ray tracing of executions. Default true.")
 
     @property
+    def resolved_engine(self) -> DispatchEngine:
+        """The engine that drains the queue: `engine`, with 'auto' resolved to the event source
+        mapping when no rate limit is set (it has none) and to the dispatcher otherwise."""
+        if self.engine != "auto":
+            return self.engine
+        return "event_source_mapping" if self.rate_per_second is None else "step_functions"
+
+    @property
+    def uses_dispatcher(self) -> bool:
+        """The Step Functions dispatcher drains the queue (its state machine, schedule, lease
+        table, role and log group exist)."""
+        return self.resolved_engine == "step_functions"
+
+    @property
     def executions_can_be_aborted(self) -> bool:
         """Only STANDARD executions can be stopped: StopExecution "is not supported by EXPRESS
         state machines", so their ExecutionsAborted metric never has a data point."""
-        return self.workflow_type == "STANDARD"
+        return self.uses_dispatcher and self.workflow_type == "STANDARD"
 
     @property
     def logging_enabled(self) -> bool:

@@ -18,7 +18,7 @@ from s3ep_pulumi.policy.base import (
     Rule,
     of_type,
 )
-from s3ep_pulumi.policy.tokens import FUNCTION, LOG_GROUP, PERMISSION
+from s3ep_pulumi.policy.tokens import EVENT_SOURCE_MAPPING, FUNCTION, LOG_GROUP, PERMISSION
 
 
 def _dlq(type_token: str, props: Props, _: Config) -> Iterator[str]:
@@ -178,6 +178,30 @@ LOG_GROUP_DECLARED = Rule(
     stack_check=_log_group_declared,
 )
 
+
+def _reports_batch_item_failures(type_token: str, props: Props, _: Config) -> Iterator[str]:
+    if ":sqs:" not in str(props.get("eventSourceArn") or ""):
+        return  # a stream or broker source: partial batch responses mean something else there
+    if "ReportBatchItemFailures" not in (props.get("functionResponseTypes") or []):
+        yield (
+            "this SQS event source mapping has no ReportBatchItemFailures: Lambda ignores the "
+            "function's batchItemFailures, so one failed message retries its whole batch (and "
+            "a function that answers instead of raising has its failed messages deleted)"
+        )
+
+
+SQS_MAPPING_REPORTS_FAILURES = Rule(
+    "lambda-sqs-mapping-reports-batch-item-failures",
+    "Every SQS event source mapping reports batch item failures (an SQS event source mapping "
+    "without ReportBatchItemFailures retries whole batches)",
+    "set functionResponseTypes ['ReportBatchItemFailures'] and answer batchItemFailures "
+    "(the s3ep shim does)",
+    (),
+    MANDATORY,
+    types=(EVENT_SOURCE_MAPPING,),
+    resource_check=_reports_batch_item_failures,
+)
+
 RULES = (
     DLQ,
     TRACING_ACTIVE,
@@ -185,4 +209,5 @@ RULES = (
     SUPPORTED_RUNTIME,
     PERMISSION_SCOPED,
     LOG_GROUP_DECLARED,
+    SQS_MAPPING_REPORTS_FAILURES,
 )

@@ -29,6 +29,7 @@ DYNAMODB_TABLE = "aws:dynamodb/table:Table"
 # Lambda
 FUNCTION = "aws:lambda/function:Function"
 PERMISSION = "aws:lambda/permission:Permission"
+EVENT_SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
 # Step Functions
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 # EventBridge

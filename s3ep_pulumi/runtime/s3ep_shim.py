@@ -20,6 +20,15 @@ and it answers with an outcome the state machine branches on:
 
 A handler that raises is re-raised: Lambda reports it, the dispatcher catches it.
 
+With the event source mapping engine, Lambda invokes the shim with an SQS batch event
+(`{"Records": [{"messageId", "body", "eventSource": "aws:sqs", ...}, ...]}`). Each record's body
+is validated and handled as above, one after the other, and the shim answers with a partial
+batch response, `{"batchItemFailures": [{"itemIdentifier": <messageId>}, ...]}`: the records
+whose handler raised, returned a statusCode >= 400, or whose body is malformed (logged, the
+handler not called). Lambda deletes every other record; the failed ones reappear after the
+queue's visibility timeout and reach its DLQ after max_receive_count receives. One failed record
+never fails the others, and the shim itself never raises for a batch (a raise would fail all).
+
 With `ok` comes the lane's receive `report`: for k = 1 .. batch, the last second (UTC,
 "YYYY-MM-DDTHH:MM:SS") at which the lane can still receive k messages and start every one of them
 before the window closes, given its pacing and this handler's duration. The lane compares the
@@ -76,6 +85,7 @@ LANE_HEADROOM = 0.25
 # Weight of a new sample in a lane's running mean of its measured cycle.
 MEASURE_WEIGHT = 0.25
 REQUIRED_DETAILS = ("bucket", "key", "event_type")
+SQS_EVENT_SOURCE = "aws:sqs"  # a record's eventSource in an SQS event source mapping's batch
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -336,6 +346,75 @@ def _slot(slot: float | None) -> dict[str, Any]:
     return {} if slot is None else {"slot": round(slot, 4)}
 
 
+def is_sqs_batch(event: Any) -> bool:
+    """The event is an SQS event source mapping's batch (every record from `aws:sqs`)."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(isinstance(r, dict) and r.get("eventSource") == SQS_EVENT_SOURCE for r in records)
+    )
+
+
+def dispatch_batch(event: dict[str, Any], context: Any, handler: Handler) -> dict[str, Any]:
+    """Validate and run every record of an SQS batch; the partial batch response naming the
+    records that failed (see the module docstring)."""
+    failures = []
+    for record in event["Records"]:
+        message_id = record.get("messageId")
+        if not _record_succeeded(record, context, handler):
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}
+
+
+def _record_succeeded(record: dict[str, Any], context: Any, handler: Handler) -> bool:
+    message_id = record.get("messageId")
+    receives = (record.get("attributes") or {}).get("ApproximateReceiveCount")
+    try:
+        payload = parse_body(record.get("body"))
+    except Malformed as error:
+        _log(
+            {
+                "level": "ERROR",
+                "outcome": "malformed",
+                "messageId": message_id,
+                "receiveCount": receives,
+                "reason": str(error),
+            }
+        )
+        return False
+    details = payload["s3_details"]
+    try:
+        result = handler(payload, context)
+    except Exception as error:
+        _log(
+            {
+                "level": "ERROR",
+                "outcome": "raised",
+                "messageId": message_id,
+                "bucket": details["bucket"],
+                "key": details["key"],
+                "error": type(error).__name__,
+                "message": str(error),
+            }
+        )
+        return False
+    code = status_code(result)
+    if code is not None and code >= 400:
+        _log(
+            {
+                "level": "ERROR",
+                "outcome": "failed",
+                "messageId": message_id,
+                "bucket": details["bucket"],
+                "key": details["key"],
+                "statusCode": code,
+            }
+        )
+        return False
+    return True
+
+
 def _run(
     handler: Handler,
     payload: dict[str, Any],
@@ -370,4 +449,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     spec = os.environ[HANDLER_ENV]
     if spec not in _HANDLERS:
         _HANDLERS[spec] = load_handler(spec)
+    if is_sqs_batch(event):  # the event source mapping engine
+        return dispatch_batch(event, context, _HANDLERS[spec])
     return dispatch(event, context, _HANDLERS[spec])

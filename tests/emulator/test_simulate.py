@@ -95,6 +95,7 @@ def write_stack(root: Path, function: str, handler_source: str | None = None) ->
                 bucket: {prefixes: [in/], suffixes: [.txt]}
                 queue: {max_receive_count: 2}
                 dispatch:
+                  engine: step_functions
                   max_concurrency: 2
                   batch_size: 1
                   receive_wait_seconds: 0
@@ -333,4 +334,52 @@ def test_a_report_that_is_neither_html_nor_svg_is_refused_before_the_run(
     assert main(["simulate", "--stack", "dev", "--report", "t.png"]) == 2
     assert capsys.readouterr().err == (
         "error: --report t.png: write .html (summary and timeline) or .svg\n"
+    )
+
+
+MAPPING_STACK = """\
+    config:
+      s3ep:processor:
+        name_prefix: sim-m
+        bucket: {prefixes: [in/], suffixes: [.txt]}
+        queue: {max_receive_count: 2}
+        dispatch: {max_concurrency: 3, batch_size: 4}
+        function: {source_dir: fn, handler: app.handler, timeout: 2, runtime: python3.11}
+    """
+MAPPING_HANDLER = """\
+    def handler(event, context):
+        key = event["s3_details"]["key"]
+        return {"statusCode": 500 if key.endswith("0003.txt") else 200, "key": key}
+    """
+
+
+def test_a_stack_on_the_event_source_mapping_engine_simulates_with_the_same_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a stack without a rate (the event source mapping engine) whose handler refuses one
+    # key, and an injected failure for another
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.m.yaml").write_text(textwrap.dedent(MAPPING_STACK))
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "app.py").write_text(textwrap.dedent(MAPPING_HANDLER))
+    monkeypatch.chdir(tmp_path)
+    # WHEN it is simulated, the queue's visibility (the mapping's retry delay) compressed to 1 s
+    code, s = run_json(
+        capsys,
+        "--stack", "m", "--objects", "10", "--fail-keys", "*sim-0001*", "--retry-delay", "1",
+    )  # fmt: skip
+    # THEN the counts add up as with the dispatcher: processed, failed to the DLQ, nothing lost
+    assert code == 0, s["violations"]
+    assert s["engine"] == "event_source_mapping"
+    assert (s["matched"], s["processed"], s["dead_lettered"], s["lost"]) == (10, 8, 2, 0)
+    # each failing key was tried max_receive_count (2) times, in batches with the others
+    assert s["failures"] == {"InjectedFailure": 2, "statusCode 500": 2}
+    assert s["retried"] == 2
+    assert s["max_in_flight"] <= s["max_concurrency"] == 3
+    assert s["executions"].get("partial", 0) >= 1  # invocations with a partial batch response
+    assert 0 < s["cost_per_million"] < 1  # SQS requests only
+    assert s["deviations"][0].startswith("the event source mapping's pollers all start at once")
+    assert (
+        "queue visibility timeout (the mapping's retry delay): declared 12 s, simulated 1 s "
+        "(--retry-delay)" in s["deviations"]
     )

@@ -219,7 +219,9 @@ def test_synth_of_a_users_stack_works_without_extras(venv: Path, project: Path) 
     assert any(
         line.split()[:2] == ["aws:lambda/function:Function", "user-dev-function"] for line in lines
     ), done.stdout
-    assert "wrote out/dev/state-machine.asl.json" in lines
+    # no rate_per_second: the event source mapping engine, so no state machine to write
+    assert "wrote out/dev/pipeline.mmd" in lines
+    assert "wrote out/dev/state-machine.asl.json" not in lines
 
 
 def test_check_without_extras_is_one_line_naming_them_and_exit_2(venv: Path, project: Path) -> None:

@@ -310,3 +310,30 @@ def test_shipped_stacks_alarm_every_stage_and_have_the_dashboard(stack: str) -> 
         assert (
             len(capture.of_type("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter")) == 2
         )
+
+
+def test_with_the_event_source_mapping_no_dispatcher_alarm_is_made_and_the_rest_blame_it() -> None:
+    from helpers import MAPPING
+
+    args = S3EventProcessorArgs.model_validate(
+        {**MAPPING, "dispatch": {"engine": "event_source_mapping"}}
+    )
+    specs = {
+        s["key"]: s
+        for s in alarm_specs(
+            args,
+            AlarmTargets(
+                queue="img-queue",
+                dlq="img-dlq",
+                rule_dlq="img-rule-dlq",
+                function_dlq="img-function-dlq",
+                rule="img-s3-events",
+                function="img-processor",
+                state_machine_arn=None,
+            ),
+        )
+    }
+    expected = {n.removeprefix("img-") for n in EXPECTED if "dispatcher" not in n}
+    assert set(specs) == expected
+    assert "the event source mapping is not keeping up" in specs["queue-depth"]["alarm_description"]
+    assert "after the visibility timeout" in specs["function-errors"]["alarm_description"]

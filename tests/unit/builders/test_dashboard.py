@@ -6,7 +6,7 @@ from typing import Any
 
 from helpers import config, evaluate
 
-from s3ep_pulumi.builders.dashboard import DashboardTargets, body
+from s3ep_pulumi.builders.dashboard import WIDTH, DashboardTargets, MappingFigures, body
 from s3ep_pulumi.local.capture import ACCOUNT_ID, REGION, Capture
 
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
@@ -174,3 +174,22 @@ def test_a_standard_dispatcher_shows_its_runs_and_their_time() -> None:
     for line in lines:
         for value in dimensions(line).values():
             assert value in component_names(capture), line
+
+
+def test_with_the_event_source_mapping_column_4_describes_it_and_no_state_machine_is_graphed() -> (
+    None
+):
+    mapped = DashboardTargets(
+        **{**TARGETS.__dict__, "state_machine_arn": None, "mapping": MappingFigures(20, 5)}
+    )
+    page = body("t", mapped)
+    assert not [line for line in metric_lines(page) if line[0] == "AWS/States"]
+    (column_4,) = [w for w in page["widgets"] if w["type"] == "text" and w["x"] == 3 * WIDTH]
+    assert column_4["properties"]["markdown"].startswith(
+        "## 4 Event source mapping\nLambda polls the queue: at most 20 invocations at once, "
+        "up to 5 messages each."
+    )
+    assert "4 event source mapping -> 5 function" in page["widgets"][0]["properties"]["markdown"]
+    # the queue, dead letter and function graphs stay
+    names = {(line[0], line[1]) for line in metric_lines(page)}
+    assert {("AWS/SQS", "ApproximateAgeOfOldestMessage"), ("AWS/Lambda", "Errors")} <= names

@@ -188,6 +188,22 @@ def test_function_policy_by_default_writes_own_logs_reads_any_object_sends_to_ow
     )
 
 
+def test_with_the_event_source_mapping_the_function_may_poll_its_queue_only() -> None:
+    # Lambda polls with the execution role: the three actions the Lambda guide lists, on this
+    # queue; with a customer key on the queues, decrypting is the DLQ key statement's
+    assert function_policy(event_source_queue_arn=QUEUE, queue_kms_key_arn=KEY) == doc(
+        allow("OwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{LOG_GROUP}:*"]),
+        allow("ReadSourceObjects", ["s3:GetObject", "s3:GetObjectVersion"], [f"{BUCKET}/*"]),
+        allow("AsyncFailuresToOwnDlq", ["sqs:SendMessage"], [FUNCTION_DLQ]),
+        allow(
+            "PollEventSourceQueue",
+            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            [QUEUE],
+        ),
+        allow("DlqKey", ["kms:Decrypt", "kms:GenerateDataKey"], [KEY]),
+    )
+
+
 def test_function_reads_only_objects_under_the_filtered_prefixes() -> None:
     read = by_sid(function_policy(key_prefixes=["uploads/", "incoming/raw-"]))["ReadSourceObjects"]
     assert read["Resource"] == [f"{BUCKET}/uploads/*", f"{BUCKET}/incoming/raw-*"]

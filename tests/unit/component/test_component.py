@@ -454,7 +454,13 @@ def test_vpc_subnets_and_security_groups_reach_the_function() -> None:
 
 def test_existing_function_is_invoked_not_created() -> None:
     arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:legacy-thumbnailer"
-    capture = evaluate({"name_prefix": "img", "function": {"existing_function_arn": arn}})
+    capture = evaluate(
+        {
+            "name_prefix": "img",
+            "dispatch": {"engine": "step_functions"},
+            "function": {"existing_function_arn": arn},
+        }
+    )
     assert capture.of_type("aws:lambda/function:Function") == []
     definition = capture.one("aws:sfn/stateMachine:StateMachine").prop("definition")
     assert invoke_state(definition)["Parameters"]["FunctionName"] == arn

@@ -107,12 +107,47 @@ def test_a_queue_whose_timeout_was_lowered_behind_the_models_back_is_caught() ->
 BAD_STACK = """config:
   s3ep:processor:
     name_prefix: bad
+    dispatch: {{engine: step_functions}}
     function:
       source_dir: {root}/functions/process_object
       handler: app.handler
       extra_policy_statements:
         - {{Effect: Allow, Action: 's3:*', Resource: '*'}}
 """
+
+
+MAPPING_STACK = """config:
+  s3ep:processor:
+    name_prefix: esm
+    dispatch: {{engine: event_source_mapping, max_concurrency: 20, batch_size: 5}}
+    security:
+      create_kms_key: true
+      permissions_boundary_arn: arn:aws:iam::123456789012:policy/boundary
+    function:
+      source_dir: {root}/functions/process_object
+      handler: app.handler
+"""
+
+
+def test_check_passes_a_stack_on_the_event_source_mapping_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a stack whose queue is drained by the event source mapping (with the component's key)
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.esm.yaml").write_text(MAPPING_STACK.format(root=ROOT))
+    monkeypatch.chdir(tmp_path)
+    # WHEN it is checked; THEN every rule of the pack passes and parliament finds nothing
+    assert main(["check", "--stack", "esm"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].endswith(
+        "0 mandatory and 0 advisory violation(s), 0 IAM lint finding(s)"
+    ), out
+    capture = synth_stack("esm")
+    assert capture.one("aws:lambda/eventSourceMapping:EventSourceMapping").inputs[
+        "functionResponseTypes"
+    ] == ["ReportBatchItemFailures"]
+    assert "event_source_mapping_uuid" in capture.outputs
+    assert "state_machine_arn" not in capture.outputs
 
 
 def test_check_command_fails_on_a_bad_stack_and_prints_urn_and_fix(
@@ -173,7 +208,7 @@ def test_the_pack_loads_its_rules_without_pulumi_aws() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
-    assert out == "37 False False\n"
+    assert out == "38 False False\n"
 
 
 # What the policy package may import of s3ep_pulumi; everything else must be the standard library
@@ -218,7 +253,7 @@ def test_security_doc_tables_are_generated_from_the_code() -> None:
 
     text = (ROOT / OUT).read_text()
     assert text == render(text), "run `make docs` and commit the result"
-    assert text.count('<a id="') == 37
+    assert text.count('<a id="') == 38
 
 
 @pytest.mark.parametrize(

@@ -102,6 +102,40 @@ def test_a_runtime_that_exits_is_runtime_exit_error_and_a_raise_is_its_type(
     assert [(c.key, c.error) for c in raised.calls] == [("raise", "LookupError")]
 
 
+def test_an_sqs_batch_runs_in_the_clean_process_and_answers_its_failed_records(
+    boxes: Sandboxes,
+) -> None:
+    # GIVEN the event source mapping's event: a good record, one whose handler raises, and a
+    # body that is no S3 event
+    def record(message_id: str, body: str) -> dict[str, object]:
+        return {
+            "messageId": message_id,
+            "receiptHandle": f"rh-{message_id}",
+            "body": body,
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+            "awsRegion": "us-east-1",
+        }
+
+    batch = {
+        "Records": [
+            record("m1", str(payload("a")["body"])),
+            record("m2", str(payload("raise")["body"])),
+            record("m3", "{}"),
+        ]
+    }
+    # WHEN the package's shim is invoked with it, in a process of its own
+    answer = boxes.invoke(batch)
+    # THEN Lambda gets a partial batch response naming the raise and the malformed body; the
+    # handler ran for the two S3 events only, and one raise did not stop the batch
+    assert answer.error_type is None
+    assert answer.result == {
+        "batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m3"}]
+    }
+    assert [(c.key, c.error) for c in answer.calls] == [("a", None), ("raise", "LookupError")]
+
+
 def test_a_missing_module_fails_the_init_naming_it_and_the_file_that_imports_it(
     tmp_path: Path,
 ) -> None:

@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from helpers import MINIMAL, config
+from helpers import MAPPING, MINIMAL, config
 
 from s3ep_pulumi import S3EventProcessorArgs
 from s3ep_pulumi.local.docgen import render, rule_lines
@@ -38,6 +38,7 @@ def test_budget_of_the_defaults() -> None:
         invoke_task_timeout_seconds=65,
         receive_lead_seconds=2 + 1.0,
         lane_batch_bytes=10 * (16_384 + 2_048),
+        mapping_visibility_seconds=6 * 60,
     )
 
 
@@ -47,6 +48,20 @@ def test_a_standard_dispatchers_budget_is_its_runs_budget() -> None:
     express = S3EventProcessorArgs.model_validate(MINIMAL).budget
     standard = S3EventProcessorArgs.model_validate(config(dispatch={"workflow_type": "STANDARD"}))
     assert standard.budget == express
+
+
+def test_the_mapping_engines_visibility_timeout_is_six_function_timeouts() -> None:
+    # The Lambda guide: at least six times the function's timeout (plus the batching window, 0)
+    defaults = S3EventProcessorArgs.model_validate(MAPPING).budget
+    assert defaults.visibility_timeout_seconds == 6 * 60 == 360
+    longer = S3EventProcessorArgs.model_validate(
+        {**MAPPING, "function": {**MAPPING["function"], "timeout": 900}}
+    ).budget
+    assert longer.visibility_timeout_seconds == 5400
+    configured = S3EventProcessorArgs.model_validate(
+        {**MAPPING, "queue": {"visibility_timeout_seconds": 1000}}
+    ).budget
+    assert configured.visibility_timeout_seconds == 1000
 
 
 def test_sqs_retries_are_what_the_timing_model_counts() -> None:
@@ -79,7 +94,7 @@ def test_a_standard_parents_rounds_keep_its_history_far_below_the_limit() -> Non
 def test_every_cross_field_rule_is_in_the_configuration_reference() -> None:
     text = Path("docs/configuration.md").read_text()
     assert text == render(), "run `make docs` and commit the result"
-    assert len(RULES) == 22
+    assert len(RULES) == 25
     for r in RULES:
         assert f"- {r.summary}" in text
     # the section validators too: alarms' evaluation window, Dynatrace's and Splunk's sources

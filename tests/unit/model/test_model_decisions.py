@@ -60,8 +60,14 @@ def args(**sections: Any) -> S3EventProcessorArgs:
 
 
 def existing_function(**sections: Any) -> S3EventProcessorArgs:
+    dispatch = {"engine": "step_functions", **sections.pop("dispatch", {})}
     return S3EventProcessorArgs.model_validate(
-        {"name_prefix": "img", "function": {"existing_function_arn": EXISTING_FUNCTION}, **sections}
+        {
+            "name_prefix": "img",
+            "function": {"existing_function_arn": EXISTING_FUNCTION},
+            "dispatch": dispatch,
+            **sections,
+        }
     )
 
 
@@ -452,6 +458,11 @@ INGEST = {"existing_bucket_name": "ingest"}
         (
             config(bucket={**INGEST, "enable_eventbridge_notifications": True}),
             ["bucket-notifications-replaced"],
+        ),
+        # Lambda polls with an existing function's role, which the component does not manage
+        (
+            {"name_prefix": "img", "function": {"existing_function_arn": EXISTING_FUNCTION}},
+            ["existing-function-polls-the-queue"],
         ),
     ],
 )

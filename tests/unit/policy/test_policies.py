@@ -74,6 +74,16 @@ QUEUE_ARN = f"arn:aws:sqs:us-east-1:{ACCOUNT}:q"
 DLQ_ARN = f"arn:aws:sqs:us-east-1:{ACCOUNT}:q-dlq"
 QUEUE_URL = f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/q"
 TOPIC_ARN = f"arn:aws:sns:us-east-1:{ACCOUNT}:alarms"
+# The event source mapping the s3ep component declares (dispatch.engine: event_source_mapping).
+S3EP_MAPPING = {
+    "eventSourceArn": QUEUE_ARN,
+    "functionName": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:fn:live",
+    "batchSize": 10,
+    "maximumBatchingWindowInSeconds": 0,
+    "scalingConfig": {"maximumConcurrency": 10},
+    "functionResponseTypes": ["ReportBatchItemFailures"],
+    "enabled": True,
+}
 FOUR_FLAGS = dict.fromkeys(
     ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True
 )
@@ -327,6 +337,34 @@ CASES: dict[str, tuple[list[PolicyResource], list[PolicyResource], list[tuple[st
         [
             ("perm", "s3.amazonaws.com may invoke without sourceArn or sourceAccount"),
             ("any", "principal is '*'"),
+        ],
+    ),
+    "lambda-sqs-mapping-reports-batch-item-failures": (
+        [
+            # the s3ep mapping; a stream's mapping is not the rule's business
+            res(t.EVENT_SOURCE_MAPPING, "ours", **S3EP_MAPPING),
+            res(
+                t.EVENT_SOURCE_MAPPING,
+                "stream",
+                eventSourceArn=f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/s",
+                startingPosition="LATEST",
+            ),
+        ],
+        [
+            res(
+                t.EVENT_SOURCE_MAPPING,
+                "bad",
+                **{k: v for k, v in S3EP_MAPPING.items() if k != "functionResponseTypes"},
+            )
+        ],
+        [
+            (
+                "bad",
+                "this SQS event source mapping has no ReportBatchItemFailures: Lambda ignores "
+                "the function's batchItemFailures, so one failed message retries its whole batch "
+                "(and a function that answers instead of raising has its failed messages "
+                "deleted)",
+            )
         ],
     ),
     "lambda-log-group-declared": (

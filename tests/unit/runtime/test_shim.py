@@ -368,3 +368,131 @@ def test_only_a_receives_first_message_measures_and_a_sample_counts_at_most_twic
     clock = Clock(1_800_000_011.0)
     result = run_lane(clock, began=1_800_000_010.0, measured="0.150", index=0)
     assert result["report"]["measured"] == "0.188"
+
+
+# --- the event source mapping engine: SQS batches -----------------------------------------------
+
+
+def sqs_record(message_id: str, body: str, receives: int = 1) -> dict[str, Any]:
+    """One record of an SQS event source mapping's event, as Lambda sends it."""
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"handle-{message_id}",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": str(receives)},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:img-queue",
+        "awsRegion": "us-east-1",
+    }
+
+
+def body_for(key: str) -> str:
+    event = json.loads(BODY)
+    event["s3_details"]["key"] = event["s3_details"]["object"]["key"] = key
+    return json.dumps(event)
+
+
+def entry_point(monkeypatch: pytest.MonkeyPatch, handler: Any) -> None:
+    """`s3ep_shim.handler` with `handler` as the user's (S3EP_HANDLER names it)."""
+    monkeypatch.setattr(s3ep_shim, "_HANDLERS", {"user_app.handler": handler})
+    monkeypatch.setenv("S3EP_HANDLER", "user_app.handler")
+
+
+def test_an_sqs_batch_that_all_succeeds_answers_no_batch_item_failures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[str] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        seen.append(event["s3_details"]["key"])
+        return {"statusCode": 200}
+
+    entry_point(monkeypatch, handler)
+    event = {"Records": [sqs_record("m1", body_for("a.jpg")), sqs_record("m2", body_for("b.jpg"))]}
+    # an empty list: Lambda treats the batch as a complete success and deletes every record
+    assert s3ep_shim.handler(event, None) == {"batchItemFailures": []}
+    assert seen == ["a.jpg", "b.jpg"]  # the same event the dispatcher's path gives, in order
+
+
+def test_in_an_sqs_batch_a_raise_and_a_status_of_400_fail_only_their_own_record(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        key = event["s3_details"]["key"]
+        if key == "raises.jpg":
+            raise TimeoutError("downstream slow")
+        return {"statusCode": 503 if key == "refused.jpg" else 200}
+
+    entry_point(monkeypatch, handler)
+    event = {
+        "Records": [
+            sqs_record("m1", body_for("raises.jpg"), receives=2),
+            sqs_record("m2", body_for("fine.jpg")),
+            sqs_record("m3", body_for("refused.jpg")),
+            sqs_record("m4", body_for("also-fine.jpg")),
+        ]
+    }
+    assert s3ep_shim.handler(event, None) == {
+        "batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m3"}]
+    }
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert logged == [
+        {
+            "logger": "s3ep_shim",
+            "level": "ERROR",
+            "outcome": "raised",
+            "messageId": "m1",
+            "bucket": "b",
+            "key": "raises.jpg",
+            "error": "TimeoutError",
+            "message": "downstream slow",
+        },
+        {
+            "logger": "s3ep_shim",
+            "level": "ERROR",
+            "outcome": "failed",
+            "messageId": "m3",
+            "bucket": "b",
+            "key": "refused.jpg",
+            "statusCode": 503,
+        },
+    ]
+
+
+def test_a_malformed_record_is_logged_and_failed_without_calling_the_handler(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls: list[str] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        calls.append(event["s3_details"]["key"])
+        return {"statusCode": 200}
+
+    entry_point(monkeypatch, handler)
+    event = {
+        "Records": [
+            sqs_record("bad", "not json", receives=3),
+            sqs_record("good", body_for("a.jpg")),
+        ]
+    }
+    # failed, so the queue's redrive policy moves it to the DLQ after max_receive_count receives
+    assert s3ep_shim.handler(event, None) == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    assert calls == ["a.jpg"]
+    (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert record == {
+        "logger": "s3ep_shim",
+        "level": "ERROR",
+        "outcome": "malformed",
+        "messageId": "bad",
+        "receiveCount": "3",
+        "reason": "the message body is not JSON: Expecting value: line 1 column 1 (char 0)",
+    }
+
+
+def test_only_records_from_sqs_make_a_batch_event() -> None:
+    assert s3ep_shim.is_sqs_batch({"Records": [sqs_record("m1", BODY)]})
+    assert not s3ep_shim.is_sqs_batch({"Records": []})
+    assert not s3ep_shim.is_sqs_batch({"Records": [{"eventSource": "aws:s3"}]})
+    assert not s3ep_shim.is_sqs_batch({"body": BODY, "s3ep": {}})
