@@ -2,8 +2,9 @@
 
 Drives a backlog through the component's own declarations in moto (S3 -> EventBridge -> SQS ->
 Step Functions -> the shim and a handler that takes HANDLER_SECONDS), for each workflow type,
-and prices what the executions used (s3ep_pulumi/local/cost.py) beside two baselines computed in the
-same run: one execution per object, and an SQS event source mapping straight to Lambda.
+and prices what the executions used (s3ep_pulumi/local/cost.py) beside, in the same run, the
+event source mapping engine (dispatch.engine, no rate; benchmarks/esm_cost.py) and a baseline of
+one execution per object.
 
 The lanes of an execution are sized from the cycle the previous one measured (kept on the lease
 item), so each design first runs a warm-up backlog (not counted) and then the measured one; the
@@ -43,6 +44,8 @@ for k, v in {
 }.items():
     os.environ.setdefault(k, v)
 
+from esm_cost import measure_event_source_mapping  # noqa: E402
+
 from s3ep_pulumi import S3EventProcessor, S3EventProcessorArgs  # noqa: E402
 from s3ep_pulumi.local import cost as pricing  # noqa: E402
 from s3ep_pulumi.local.capture import run_program  # noqa: E402
@@ -51,10 +54,6 @@ from s3ep_pulumi.local.emulator import EMULATOR_CONFIG, Emulated, materialise, p
 HANDLER_SECONDS = 0.05  # a quick handler: lanes wait for their slots most of the time
 BUSY_HANDLER_SECONDS = 0.8  # close to max_concurrency / rate: lanes are busy, little waiting
 POLLS_PER_HOUR = 60  # the schedule, at the default poll interval of one minute
-# SQS event source mapping (baseline): Lambda long-polls with at least 5 pollers; each receive
-# returns up to a batch of 10 and each batch is deleted with one DeleteMessageBatch.
-# https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
-ESM_BATCH = 10
 RUNS = itertools.count()
 
 
@@ -218,15 +217,6 @@ def per_execution_baseline(workflow: str, objects: int) -> pricing.Usage:
     return usage
 
 
-def esm_baseline(objects: int, rate: float) -> pricing.Cost:
-    """SQS event source mapping: no orchestration; its SQS requests and its idle pollers."""
-    requests = objects / ESM_BATCH * 2  # a receive and a DeleteMessageBatch per batch
-    hours = objects / rate / 3600
-    idle_pollers_requests = 5 * 3 * 60 * hours  # 5 pollers, one 20 s long poll each
-    sqs = (requests + idle_pollers_requests) * pricing.SQS_STANDARD_PER_REQUEST
-    return pricing.Cost(0.0, sqs * pricing.MILLION / objects, 0.0, 0.0, 0.0)
-
-
 def triggers_per_object(rate: float) -> float:
     return POLLS_PER_HOUR / 3600 / rate
 
@@ -255,7 +245,7 @@ def main() -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="200 objects, the EXPRESS 0.05 s designs and the baselines only, no sweep (< 5 min)",
+        help="200 objects; EXPRESS and STANDARD at 0.05 s, the mapping and the baselines, no sweep",
     )
     opts = parser.parse_args()
     memories = [int(m) for m in opts.memory.split(",")]
@@ -327,12 +317,10 @@ def main() -> None:
     designs: list[tuple[str, float, int, str]] = [
         ("EXPRESS", HANDLER_SECONDS, warmup, ""),
         ("EXPRESS", HANDLER_SECONDS, 0, ", first execution (every lane)"),
+        ("STANDARD", HANDLER_SECONDS, warmup, ""),
     ]
     if not opts.quick:
-        designs += [
-            ("STANDARD", HANDLER_SECONDS, warmup, ""),
-            ("EXPRESS", BUSY_HANDLER_SECONDS, warmup, ""),
-        ]
+        designs += [("EXPRESS", BUSY_HANDLER_SECONDS, warmup, "")]
     for workflow, seconds, warm, label in designs:
         args = processor(workflow, opts.rate, opts.concurrency, arch)
         m = measure(args, objects, seconds, warmup=warm)
@@ -347,15 +335,25 @@ def main() -> None:
     for workflow in ("EXPRESS", "STANDARD"):
         u = per_execution_baseline(workflow, baseline_objects)
         row(f"one {workflow} execution per object", u, workflow)
-    esm = esm_baseline(objects, opts.rate)
+    # the event source mapping engine (dispatch.engine, no rate), measured in the emulator
+    esm = measure_event_source_mapping(objects, HANDLER_SECONDS)
+    sqs = esm["sqs_per_million"]
+    print(
+        f"  {esm['design']}: SQS requests by action {esm['sqs_by_action']}, "
+        f"{esm['invocations_per_object']:.2f} invocations per object, "
+        f"max in flight {esm['max_in_flight']}",
+        flush=True,
+    )
     for memory in memories:
         tables[memory].append(
             [
-                "SQS event source mapping",
+                esm["design"] + " (no rate)",
                 str(objects),
-                *["-"] * 3,
-                *["0", "0", "0.200", "0", "0", "0"],
-                *[money(0), money(esm.sqs), money(0), money(0), money(0), money(esm.total)],
+                "-",
+                f"{esm['achieved_starts_per_second']:.2f}",
+                "-",
+                *["0", "0", f"{esm['sqs_requests_per_object']:.3f}", "0", "0", "0"],
+                *[money(0), money(sqs), money(0), money(0), money(0), money(sqs)],
             ]
         )
     for memory in memories:

@@ -104,8 +104,8 @@ def upload(emu: Emulated, n: int) -> None:
         s3.put_object(Bucket=emu.bucket, Key=f"uploads/{i:05d}.jpg", Body=b"x")
 
 
-def run(regime: Regime, sustained: bool) -> list[str]:
-    args = processor(regime, SUSTAINED_BUDGET_SECONDS if sustained else None)
+def run(regime: Regime, sustained: bool, budget: int = SUSTAINED_BUDGET_SECONDS) -> list[str]:
+    args = processor(regime, budget if sustained else None)
     capture = run_program(lambda: S3EventProcessor("bench", args))
     with mock_aws(config=EMULATOR_CONFIG), patched_seams(sleeping(regime.handler_seconds)) as rec:
         emu = materialise(capture)
@@ -125,19 +125,20 @@ def run(regime: Regime, sustained: bool) -> list[str]:
             arn = emu.start_poller(f"run-{next(RUNS)}")
             emu.wait(arn, timeout=600)
             spans = [s for s in [emu.lanes_interval(arn)] if s is not None]
-    return row(regime, rec, spans, sustained)
+    return row(regime, rec, spans, args.budget.start_window_seconds if sustained else None)
 
 
 def row(
-    regime: Regime, rec: Recorder, spans: list[tuple[float, float]], sustained: bool
+    regime: Regime, rec: Recorder, spans: list[tuple[float, float]], window: float | None
 ) -> list[str]:
+    """One table row; `window` is the start window of a sustained run's executions."""
     rate = rec.start_rate()
     bound = (
         [f"{rec.max_starts_in_window(w)} / {math.ceil(regime.rate * w) + 1}" for w in (1.0, 3.0)]
         if regime.rate
         else ["-", "-"]
     )
-    label = regime.label + (", sustained (3 pollers)" if sustained else "")
+    label = regime.label + (f", sustained (3 pollers, {window:g} s windows)" if window else "")
     gaps = [b[0] - a[1] for a, b in itertools.pairwise(spans)]
     holders = sum(1 for a, b in itertools.pairwise(spans) if b[0] < a[1])
     return [
@@ -181,15 +182,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the single-execution regimes only")
     parser.add_argument("--only", help="run the regimes whose label contains this")
+    parser.add_argument(
+        "--sustained-only", action="store_true", help="skip the single-execution regimes"
+    )
+    parser.add_argument(
+        "--sustained-budget",
+        type=int,
+        default=SUSTAINED_BUDGET_SECONDS,
+        help=f"max_execution_seconds of the sustained runs (default {SUSTAINED_BUDGET_SECONDS})",
+    )
+    parser.add_argument(
+        "--sustained-windows",
+        type=int,
+        default=0,
+        help="backlog of a sustained run, in start windows' worth of starts (default: 400 objects)",
+    )
     options = parser.parse_args()
     regimes = [r for r in REGIMES if not options.only or options.only in r.label]
-    rows = [run(r, sustained=False) for r in regimes]
+    rows = [] if options.sustained_only else [run(r, sustained=False) for r in regimes]
     if not options.quick:
-        rows += [
-            run(Regime(r.label, r.lanes, r.rate, r.handler_seconds, 400), sustained=True)
-            for r in regimes
-            if r.rate
-        ]
+        for r in regimes:
+            if not r.rate:
+                continue
+            objects = 400
+            if options.sustained_windows:
+                window = processor(r, options.sustained_budget).budget.start_window_seconds
+                objects = math.ceil(options.sustained_windows * window * r.target)
+            backlog = Regime(r.label, r.lanes, r.rate, r.handler_seconds, objects)
+            rows.append(run(backlog, sustained=True, budget=options.sustained_budget))
     print(table(rows))
 
 
