@@ -730,14 +730,10 @@ def definition(
                     "so is the cycle the lanes measured, for the next Plan."
                 ),
             ),
-            "More": _sqs(
-                "getQueueAttributes",
-                {"QueueUrl": targets.queue_url, "AttributeNames": ["ApproximateNumberOfMessages"]},
-                failed="Done",
-                Comment="Work left? Then the next execution starts now, not at the next tick.",
-                ResultSelector={"visible.$": "$.Attributes.ApproximateNumberOfMessages"},
-                ResultPath="$.more",
-                Next="HandOver",
+            "More": _more(
+                targets,
+                "Work left? Then the next execution starts now, not at the next tick.",
+                "HandOver",
             ),
             "HandOver": {
                 "Type": "Choice",
@@ -800,6 +796,19 @@ def definition(
     return out
 
 
+def _more(targets: DispatcherTargets, comment: str, then: str) -> State:
+    """After the release: is work left in the queue? (SQS unable to say counts as no.)"""
+    return _sqs(
+        "getQueueAttributes",
+        {"QueueUrl": targets.queue_url, "AttributeNames": ["ApproximateNumberOfMessages"]},
+        failed="Done",
+        Comment=comment,
+        ResultSelector={"visible.$": "$.Attributes.ApproximateNumberOfMessages"},
+        ResultPath="$.more",
+        Next=then,
+    )
+
+
 def _reported(comment: str, *, held: bool, more: bool) -> State:
     """A last state of a run: what its parent needs to decide on another round."""
     return {"Type": "Pass", "Comment": comment, "Result": {"held": held, "more": more}, "End": True}
@@ -809,15 +818,7 @@ def _report_states(targets: DispatcherTargets) -> dict[str, State]:
     """A run's last states when its parent loops instead of a handover: the same `More` probe
     after the release, then `{"held", "more"}` for the parent."""
     return {
-        "More": _sqs(
-            "getQueueAttributes",
-            {"QueueUrl": targets.queue_url, "AttributeNames": ["ApproximateNumberOfMessages"]},
-            failed="Done",
-            Comment="Work left? Then the parent runs another round at once.",
-            ResultSelector={"visible.$": "$.Attributes.ApproximateNumberOfMessages"},
-            ResultPath="$.more",
-            Next="AnyLeft",
-        ),
+        "More": _more(targets, "Work left? Then the parent runs another round at once.", "AnyLeft"),
         "AnyLeft": {
             "Type": "Choice",
             "Choices": [{"Variable": "$.more.visible", "StringEquals": "0", "Next": "Done"}],
