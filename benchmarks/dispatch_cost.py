@@ -24,45 +24,24 @@ import dataclasses
 import itertools
 import json
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
+from esm_cost import measure_event_source_mapping
+from harness import ROOT, sleeping  # noqa: F401 (sets up path, cwd, credentials)
 from moto import mock_aws
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.chdir(ROOT)
-for k, v in {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "benchmark",
-    "AWS_SECRET_ACCESS_KEY": "benchmark",
-}.items():
-    os.environ.setdefault(k, v)
-
-from esm_cost import measure_event_source_mapping  # noqa: E402
-
-from s3ep_pulumi import S3EventProcessor, S3EventProcessorArgs  # noqa: E402
-from s3ep_pulumi.local import cost as pricing  # noqa: E402
-from s3ep_pulumi.local.capture import run_program  # noqa: E402
-from s3ep_pulumi.local.emulator import EMULATOR_CONFIG, Emulated, materialise, patched_seams  # noqa: E402
+from s3ep_pulumi import S3EventProcessor, S3EventProcessorArgs
+from s3ep_pulumi.local import cost as pricing
+from s3ep_pulumi.local.capture import run_program
+from s3ep_pulumi.local.emulator import EMULATOR_CONFIG, Emulated, materialise, patched_seams
 
 HANDLER_SECONDS = 0.05  # a quick handler: lanes wait for their slots most of the time
 BUSY_HANDLER_SECONDS = 0.8  # close to max_concurrency / rate: lanes are busy, little waiting
 POLLS_PER_HOUR = 60  # the schedule, at the default poll interval of one minute
 RUNS = itertools.count()
-
-
-def sleeping(seconds: float) -> Any:
-    def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-        time.sleep(seconds)
-        return {"statusCode": 200}
-
-    return handler
 
 
 def processor(

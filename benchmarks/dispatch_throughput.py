@@ -15,29 +15,17 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
+from harness import ROOT, sleeping  # noqa: F401 (sets up path, cwd, credentials)
 from moto import mock_aws
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.chdir(ROOT)
-for k, v in {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "benchmark",
-    "AWS_SECRET_ACCESS_KEY": "benchmark",
-}.items():
-    os.environ.setdefault(k, v)
-
-from s3ep_pulumi import S3EventProcessor, S3EventProcessorArgs  # noqa: E402
-from s3ep_pulumi.local.capture import run_program  # noqa: E402
-from s3ep_pulumi.local.emulator import (  # noqa: E402
+from s3ep_pulumi import S3EventProcessor, S3EventProcessorArgs
+from s3ep_pulumi.local.capture import run_program
+from s3ep_pulumi.local.emulator import (
     EMULATOR_CONFIG,
     Emulated,
     Recorder,
@@ -71,14 +59,6 @@ REGIMES = [
     Regime("concurrency-bound K=4 d=1", 4, None, 1.0, 40),
     Regime("mixed K=10 R=10 d=0.8", 10, 10.0, 0.8, 150),
 ]
-
-
-def sleeping(seconds: float) -> Any:
-    def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-        time.sleep(seconds)
-        return {"statusCode": 200}
-
-    return handler
 
 
 def processor(regime: Regime, budget: int | None = None) -> S3EventProcessorArgs:

@@ -16,31 +16,18 @@ benchmarks/dispatch_cost.py: the handler's own compute and EventBridge's deliver
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import boto3
+from harness import ROOT, sleeping  # noqa: F401 (sets up path, cwd, credentials)
 from moto import mock_aws
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.chdir(ROOT)
-for k, v in {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "benchmark",
-    "AWS_SECRET_ACCESS_KEY": "benchmark",
-}.items():
-    os.environ.setdefault(k, v)
-
-from s3ep_pulumi import S3EventProcessor  # noqa: E402
-from s3ep_pulumi.local import cost as pricing  # noqa: E402
-from s3ep_pulumi.local.capture import run_program  # noqa: E402
-from s3ep_pulumi.local.emulator import EMULATOR_CONFIG, materialise, patched_seams  # noqa: E402
-from s3ep_pulumi.local.emulator_esm import (  # noqa: E402
+from s3ep_pulumi import S3EventProcessor
+from s3ep_pulumi.local import cost as pricing
+from s3ep_pulumi.local.capture import run_program
+from s3ep_pulumi.local.emulator import EMULATOR_CONFIG, materialise, patched_seams
+from s3ep_pulumi.local.emulator_esm import (
     EmulatedMapping,
     MappingSettings,
     wait_until_drained,
@@ -73,13 +60,9 @@ def measure_event_source_mapping(objects: int, handler_seconds: float) -> dict[s
     """Process a backlog of `objects` through the emulated mapping, each handler call taking
     `handler_seconds`; what the mapping used per object and what it costs per million."""
 
-    def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-        time.sleep(handler_seconds)
-        return {"statusCode": 200}
-
     raw = processor()
     capture = run_program(lambda: S3EventProcessor("bench", raw))
-    with mock_aws(config=EMULATOR_CONFIG), patched_seams(handler) as rec:
+    with mock_aws(config=EMULATOR_CONFIG), patched_seams(sleeping(handler_seconds)) as rec:
         emu = materialise(capture)
         s3 = boto3.client("s3")
         for i in range(objects):  # the backlog first: the mapping starts on a full queue

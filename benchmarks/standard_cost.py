@@ -15,42 +15,22 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import boto3
+from harness import ROOT, sleeping  # noqa: F401 (sets up path, cwd, credentials)
 from moto import mock_aws
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.chdir(ROOT)
-for k, v in {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "benchmark",
-    "AWS_SECRET_ACCESS_KEY": "benchmark",
-}.items():
-    os.environ.setdefault(k, v)
-
-from s3ep_pulumi import S3EventProcessor, S3EventProcessorArgs  # noqa: E402
-from s3ep_pulumi.local import cost as pricing  # noqa: E402
-from s3ep_pulumi.local.capture import run_program  # noqa: E402
-from s3ep_pulumi.local.emulator import EMULATOR_CONFIG, materialise, patched_seams  # noqa: E402
+from s3ep_pulumi import S3EventProcessor, S3EventProcessorArgs
+from s3ep_pulumi.local import cost as pricing
+from s3ep_pulumi.local.capture import run_program
+from s3ep_pulumi.local.emulator import EMULATOR_CONFIG, materialise, patched_seams
 
 RATE = 10.0
 CONCURRENCY = 10
 FUNCTION_MEMORY_GB = 256 / 1024  # the model's default memory_size
 RUNS = itertools.count()
-
-
-def sleeping(seconds: float) -> Any:
-    def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-        time.sleep(seconds)
-        return {"statusCode": 200}
-
-    return handler
 
 
 def measure_standard(
